@@ -1,0 +1,534 @@
+"""Go channels, in pure Python: the readable twin of src_c/chan.pxi, to hold beside runtime/chan.go.
+
+Invariants:
+ At least one of c.sendq and c.recvq is empty,
+ except for the case of an unbuffered channel with a single goroutine
+ blocked on it for both sending and receiving using a select statement,
+ in which case the length of c.sendq and c.recvq is limited only by the
+ size of the select statement.
+
+For buffered channels, also:
+ c.qcount > 0 implies that c.recvq is empty.
+ c.qcount < c.dataqsiz implies that c.sendq is empty.
+
+There is no lock: one runtime runs one goroutine at a time and switches only inside gopark, so
+every function below runs atomically with respect to the other goroutines of its runtime.
+"""
+from .. import _errors
+from .._errors import Panic
+from .. import _views
+from .proc import (getrt, gopark, goready, throw,
+                   waitReasonChanSend, waitReasonChanReceive,
+                   waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
+
+# Go's maxAlloc on amd64 (1 << 48) over 8-byte slots: the largest buffer makechan accepts.
+maxAlloc = 1 << 48
+elemsize = 8          # a slot holds one object reference
+
+
+class waitq:
+    """A FIFO of sudogs, doubly linked through sudog.next/prev."""
+    __slots__ = ("first", "last")
+
+    def __init__(self):
+        self.first = None
+        self.last = None
+
+    def enqueue(self, sgp):
+        sgp.next = None
+        x = self.last
+        if x is None:
+            sgp.prev = None
+            self.first = sgp
+            self.last = sgp
+            return
+        sgp.prev = x
+        x.next = sgp
+        self.last = sgp
+
+    def dequeue(self):
+        while True:
+            sgp = self.first
+            if sgp is None:
+                return None
+            y = sgp.next
+            if y is None:
+                self.first = None
+                self.last = None
+            else:
+                y.prev = None
+                self.first = y
+                sgp.next = None  # mark as removed (see dequeueSudoG)
+
+            # If a goroutine was put on this queue because of a select, another case of that
+            # select may already have won it (selectDone): skip its sudog, the select's pass 3
+            # removes the rest of its sudogs.
+            if sgp.isSelect:
+                if sgp.g.selectDone != 0:
+                    continue
+                sgp.g.selectDone = 1
+            return sgp
+
+    def dequeueSudoG(self, sgp):
+        """Remove sgp from anywhere in the queue in O(1) (select.go)."""
+        x = sgp.prev
+        y = sgp.next
+        if x is not None:
+            if y is not None:
+                # middle of queue
+                x.next = y
+                y.prev = x
+                sgp.next = None
+                sgp.prev = None
+                return
+            # end of queue
+            x.next = None
+            self.last = x
+            sgp.prev = None
+            return
+        if y is not None:
+            # start of queue
+            y.prev = None
+            self.first = y
+            sgp.next = None
+            return
+        # x==y==nil. Either sgp is the only element in the queue,
+        # or it has already been removed. Use q.first to disambiguate.
+        if self.first is sgp:
+            self.first = None
+            self.last = None
+
+    def __iter__(self):
+        sg = self.first
+        while sg is not None:
+            yield sg
+            sg = sg.next
+
+
+class Chan:
+    """A Go channel: ``make(chan T, size)``. The struct's fields are Go's hchan.
+
+    Send, receive and close follow runtime/chan.go step by step; ``ch.hchan`` is a live read-only
+    view of the struct.
+    """
+    __slots__ = ("qcount", "dataqsiz", "buf", "closed", "elemtype", "zero", "sendx", "recvx",
+                 "recvq", "sendq", "isnil", "__weakref__")
+
+    def __init__(self, size=0, elemtype=None):
+        makechan(self, elemtype, size)
+
+    # -- Go operations ---------------------------------------------------------------------
+    def send(self, v):
+        """``c <- v``: blocks until a receiver takes v or there is room in the buffer.
+        Panics "send on closed channel" if the channel is closed, or closes while we wait."""
+        chansend(self, v, True)
+
+    def recv(self):
+        """``<-c``: the next value; on a closed, drained channel the zero value."""
+        return chanrecv(self, True)[1]
+
+    def recv_ok(self):
+        """``v, ok := <-c``: ok is False only for the zero value of a closed, drained channel."""
+        return chanrecv(self, True)[1:]
+
+    def try_send(self, v):
+        """``select { case c <- v: return True; default: return False }`` (selectnbsend)."""
+        return chansend(self, v, False)
+
+    def try_recv(self):
+        """``select { case v, ok := <-c: ...; default: }``: (v, ok), or None if it would block."""
+        selected, v, ok = chanrecv(self, False)
+        return (v, ok) if selected else None
+
+    def close(self):
+        """close(c): wakes every blocked receiver (zero value, ok False) and every blocked sender
+        (which panics "send on closed channel"); buffered values stay receivable."""
+        closechan(self)
+
+    def __len__(self):
+        return self.qcount
+
+    @property
+    def cap(self):
+        return self.dataqsiz
+
+    def __iter__(self):
+        """``for v := range c``: ends when the channel is closed and drained."""
+        while True:
+            _, v, ok = chanrecv(self, True)
+            if not ok:
+                return
+            yield v
+
+    # -- looking inside --------------------------------------------------------------------
+    @property
+    def hchan(self):
+        return _views.HChanView(self)
+
+    def _hchan_field(self, name):
+        if name == "buf":
+            return tuple(self.buf)
+        if name == "elemsize":
+            return 0 if self.isnil else elemsize
+        return getattr(self, name)
+
+    def _waitq(self, name):
+        q = self.recvq if name == "recvq" else self.sendq
+        return [(sg.g, sg.elem, sg.isSelect, sg.success, sg.c, sg.releasetime) for sg in q]
+
+    def _waitq_len(self, name):
+        q = self.recvq if name == "recvq" else self.sendq
+        n = 0
+        sg = q.first
+        while sg is not None:
+            n += 1
+            sg = sg.next
+        return n
+
+    def __repr__(self):
+        if self.isnil:
+            return "<Chan nil>"
+        return f"<Chan {_views.chan_id(self)} {self.qcount}/{self.dataqsiz}{' closed' if self.closed else ''}>"
+
+
+def makechan(c, elemtype, size):
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
+    if size < 0 or size * elemsize > maxAlloc:
+        raise Panic(_errors.E_MAKECHAN_SIZE)
+    c.qcount = 0
+    c.dataqsiz = size
+    c.elemtype = elemtype
+    c.zero = zero_value(elemtype)
+    c.buf = [c.zero] * size
+    c.closed = 0
+    c.sendx = 0
+    c.recvx = 0
+    c.recvq = waitq()
+    c.sendq = waitq()
+    c.isnil = False
+
+
+def zero_value(elemtype):
+    if elemtype is None:
+        return None
+    if not callable(elemtype):
+        raise TypeError(f"elemtype must be a type (called for the zero value), not {elemtype!r}")
+    return elemtype()
+
+
+def full(c):
+    """full reports whether a send on c would block (that is, the channel is full)."""
+    if c.dataqsiz == 0:
+        return c.recvq.first is None
+    return c.qcount == c.dataqsiz
+
+
+def empty(c):
+    """empty reports whether a read from c would block (that is, the channel is empty)."""
+    if c.dataqsiz == 0:
+        return c.sendq.first is None
+    return c.qcount == 0
+
+
+def chansend(c, ep, block):
+    """Send ep on c. If block is False and the send cannot proceed immediately, return False.
+    A send on a closed channel panics."""
+    if c.isnil:
+        if not block:
+            return False
+        rt = getrt()
+        rt.curg.nilwait = True
+        gopark(rt, waitReasonChanSendNilChan)   # forever
+        throw("unreachable")
+
+    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    if not block and c.closed == 0 and full(c):
+        return False
+
+    if c.closed != 0:
+        raise Panic(_errors.E_SEND_CLOSED)
+
+    sg = c.recvq.dequeue()
+    if sg is not None:
+        # Found a waiting receiver. We pass the value we want to send
+        # directly to the receiver, bypassing the channel buffer (if any).
+        send(c, sg, ep)
+        return True
+
+    if c.qcount < c.dataqsiz:
+        # Space is available in the channel buffer. Enqueue the element to send.
+        c.buf[c.sendx] = ep
+        c.sendx += 1
+        if c.sendx == c.dataqsiz:
+            c.sendx = 0
+        c.qcount += 1
+        return True
+
+    if not block:
+        return False
+
+    # Block on the channel. Some receiver will complete our operation for us.
+    rt = getrt()
+    gp = rt.curg
+    mysg = rt.acquireSudog()
+    mysg.releasetime = 0
+    mysg.elem = ep
+    mysg.waitlink = None
+    mysg.g = gp
+    mysg.isSelect = False
+    mysg.c = c
+    gp.waiting = mysg
+    gp.param = None
+    c.sendq.enqueue(mysg)
+    try:
+        gopark(rt, waitReasonChanSend)
+    except BaseException:
+        abandon(rt, c.sendq, mysg)
+        raise
+
+    # someone woke us up.
+    if mysg is not gp.waiting:
+        throw("G waiting list is corrupted")
+    gp.waiting = None
+    closed = not mysg.success
+    gp.param = None
+    mysg.c = None
+    rt.releaseSudog(mysg)
+    if closed:
+        if c.closed == 0:
+            throw("chansend: spurious wakeup")
+        raise Panic(_errors.E_SEND_CLOSED)
+    return True
+
+
+def abandon(rt, q, mysg):
+    """An exception was thrown into a goroutine parked on q (a fatal error of the program, or
+    teardown): take its sudog off the queue if no one dequeued it, and release it."""
+    gp = mysg.g
+    if gp.param is None:
+        q.dequeueSudoG(mysg)
+    gp.waiting = None
+    gp.param = None
+    mysg.elem = None
+    mysg.c = None
+    mysg.next = mysg.prev = None
+    rt.releaseSudog(mysg)
+
+
+def send(c, sg, ep):
+    """send processes a send operation on an empty channel c.
+    The value ep sent by the sender is copied to the receiver sg.
+    The receiver is then woken up to go on its merry way.
+    sg must already be dequeued from c. Buffer indices are untouched (direct hand-off)."""
+    sg.elem = ep     # sendDirect: the receiver reads it from its sudog
+    gp = sg.g
+    gp.param = sg
+    sg.success = True
+    if sg.releasetime != 0:
+        sg.releasetime = getrt().nanotime()
+    goready(gp)
+
+
+def chanrecv(c, block):
+    """Receive on c. Returns (selected, value, received).
+    If block is False and no elements are available, returns (False, zero, False).
+    Otherwise, if c is closed, returns (True, zero, False).
+    Otherwise, returns (True, value, True)."""
+    if c.isnil:
+        if not block:
+            return False, None, False
+        rt = getrt()
+        rt.curg.nilwait = True
+        gopark(rt, waitReasonChanReceiveNilChan)   # forever
+        throw("unreachable")
+
+    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    if not block and empty(c):
+        if c.closed == 0:
+            return False, c.zero, False
+        # The channel is irreversibly closed. Re-check whether the channel has any pending data
+        # to receive (single goroutine at a time here, so nothing could have arrived).
+        if empty(c):
+            return True, c.zero, False
+
+    if c.closed != 0:
+        if c.qcount == 0:
+            return True, c.zero, False
+        # The channel has been closed, but the channel's buffer have data.
+    else:
+        # Just found waiting sender with not closed.
+        sg = c.sendq.dequeue()
+        if sg is not None:
+            # Found a waiting sender. If buffer is size 0, receive value
+            # directly from sender. Otherwise, receive from head of queue
+            # and add sender's value to the tail of the queue (both map to
+            # the same buffer slot because the queue is full).
+            return True, recv(c, sg), True
+
+    if c.qcount > 0:
+        # Receive directly from queue
+        v = c.buf[c.recvx]
+        c.buf[c.recvx] = c.zero      # typedmemclr
+        c.recvx += 1
+        if c.recvx == c.dataqsiz:
+            c.recvx = 0
+        c.qcount -= 1
+        return True, v, True
+
+    if not block:
+        return False, c.zero, False
+
+    # no sender available: block on this channel.
+    rt = getrt()
+    gp = rt.curg
+    mysg = rt.acquireSudog()
+    mysg.releasetime = 0
+    mysg.elem = None
+    mysg.waitlink = None
+    gp.waiting = mysg
+    mysg.g = gp
+    mysg.isSelect = False
+    mysg.c = c
+    gp.param = None
+    c.recvq.enqueue(mysg)
+    try:
+        gopark(rt, waitReasonChanReceive)
+    except BaseException:
+        abandon(rt, c.recvq, mysg)
+        raise
+
+    # someone woke us up
+    if mysg is not gp.waiting:
+        throw("G waiting list is corrupted")
+    gp.waiting = None
+    success = mysg.success
+    v = mysg.elem if success else c.zero
+    mysg.elem = None
+    gp.param = None
+    mysg.c = None
+    rt.releaseSudog(mysg)
+    return True, v, success
+
+
+def recv(c, sg):
+    """recv processes a receive operation on a full channel c.
+    There are 2 parts:
+     1. The value sent by the sender sg is put into the channel
+        and the sender is woken up to go on its merry way.
+     2. The value received by the receiver (the current G) is returned.
+    For synchronous channels, both values are the same.
+    For asynchronous channels, the receiver gets its data from
+    the channel buffer and the sender's data is put in the
+    channel buffer.
+    sg must already be dequeued from c."""
+    if c.dataqsiz == 0:
+        v = sg.elem         # recvDirect
+    else:
+        # Queue is full. Take the item at the
+        # head of the queue. Make the sender enqueue
+        # its item at the tail of the queue. Since the
+        # queue is full, those are both the same slot.
+        v = c.buf[c.recvx]
+        c.buf[c.recvx] = sg.elem
+        c.recvx += 1
+        if c.recvx == c.dataqsiz:
+            c.recvx = 0
+        c.sendx = c.recvx  # c.sendx = (c.sendx+1) % c.dataqsiz
+    sg.elem = None
+    gp = sg.g
+    gp.param = sg
+    sg.success = True
+    if sg.releasetime != 0:
+        sg.releasetime = getrt().nanotime()
+    goready(gp)
+    return v
+
+
+def closechan(c):
+    if c.isnil:
+        raise Panic(_errors.E_CLOSE_NIL)
+    if c.closed != 0:
+        raise Panic(_errors.E_CLOSE_CLOSED)
+    rt = None
+    c.closed = 1
+    glist = []
+
+    # release all readers
+    while True:
+        sg = c.recvq.dequeue()
+        if sg is None:
+            break
+        sg.elem = c.zero
+        if sg.releasetime != 0:
+            rt = rt or getrt()
+            sg.releasetime = rt.nanotime()
+        gp = sg.g
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # release all writers (they will panic)
+    while True:
+        sg = c.sendq.dequeue()
+        if sg is None:
+            break
+        sg.elem = None
+        if sg.releasetime != 0:
+            rt = rt or getrt()
+            sg.releasetime = rt.nanotime()
+        gp = sg.g
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # Ready all Gs now that we've dropped the channel lock (gList is a stack: last in, first out).
+    while glist:
+        goready(glist.pop())
+
+
+def check_hchan(c):
+    """The file-header invariants, plus the ring's arithmetic and the queues' back pointers."""
+    if c.isnil:
+        return
+    assert 0 <= c.qcount <= c.dataqsiz, f"qcount {c.qcount} dataqsiz {c.dataqsiz}"
+    if c.dataqsiz > 0:
+        assert c.sendx == (c.recvx + c.qcount) % c.dataqsiz, "sendx != recvx + qcount"
+        assert 0 <= c.recvx < c.dataqsiz
+        if c.qcount > 0:
+            assert c.recvq.first is None, "qcount > 0 but recvq is not empty"
+        if c.qcount < c.dataqsiz:
+            assert c.sendq.first is None, "qcount < dataqsiz but sendq is not empty"
+        for i in range(c.dataqsiz - c.qcount):
+            j = (c.sendx + i) % c.dataqsiz
+            assert c.buf[j] is c.zero, f"slot {j} not cleared"
+    else:
+        assert c.sendx == c.recvx == c.qcount == 0
+    senders = {sg.g for sg in c.sendq if not sg.isSelect}
+    receivers = {sg.g for sg in c.recvq if not sg.isSelect}
+    assert not (senders and c.recvq.first is not None) or all(sg.isSelect for sg in c.recvq)
+    assert not (receivers and c.sendq.first is not None) or all(sg.isSelect for sg in c.sendq)
+    for q in (c.sendq, c.recvq):
+        prev = None
+        for sg in q:
+            assert sg.prev is prev, "broken prev link"
+            assert sg.c is c, "sudog in queue points at another channel"
+            assert sg.g.atomicstatus == 4, f"{sg.g} in a queue but not waiting"
+            w = sg.g.waiting
+            while w is not None and w is not sg:
+                w = w.waitlink
+            assert w is sg, "sudog missing from its goroutine's wait list"
+            prev = sg
+        assert q.last is prev, "waitq.last is not the last sudog"
+
+
+class _NilChan(Chan):
+    """The nil channel: blocks forever, never selected, close panics."""
+    __slots__ = ()
+
+    def __init__(self):
+        makechan(self, None, 0)
+        self.isnil = True
+
+
+nilchan = _NilChan()

@@ -1,0 +1,639 @@
+"""The scheduler of one Go P, in pure Python: the readable twin of src_c/proc.pxi.
+
+Mirrors the parts of runtime/proc.go that channels need: the G registry (allgs), a FIFO run queue
+with ``runnext``, ``gopark``/``goready``, ``newproc``/``goexit0`` with a free list of finished
+goroutines (``gfput``/``gfget``), ``acquireSudog``/``releaseSudog`` with Go's per-P cache, and
+``checkdead`` (the deadlock report).
+
+One Runtime is one emulated Go program with GOMAXPROCS=1. Each OS thread has its own: the default
+runtime, created on first use, in which the calling greenlet is goroutine 1, and the runtimes of
+``run()`` calls, each with a fresh goroutine 1 while it runs.
+
+Invariants (checked by Runtime.check_invariants):
+  Exactly one G is _Grunning: curg. Every G in runq or runnext is _Grunnable, and every _Grunnable G
+  is in exactly one of them. A _Gwaiting G is in no run queue. allgs holds every G that is not _Gdead.
+"""
+import sys
+import threading
+import time as _time
+
+import greenlet
+
+from .. import _errors
+from .._errors import Deadlock, GoExit
+from . import rand
+
+# G status (runtime2.go). Only these four are used; the numbers are Go's.
+_Grunnable = 1
+_Grunning = 2
+_Gwaiting = 4
+_Gdead = 6
+STATUS = {_Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
+
+# waitReason strings (runtime2.go); emulate the strings, not Go's numbering.
+waitReasonZero = None
+waitReasonSleep = "sleep"
+waitReasonChanReceiveNilChan = "chan receive (nil chan)"
+waitReasonChanSendNilChan = "chan send (nil chan)"
+waitReasonSelectNoCases = "select (no cases)"
+waitReasonSelect = "select"
+waitReasonChanReceive = "chan receive"
+waitReasonChanSend = "chan send"
+
+SUDOG_CACHE_CAP = 128   # len(p.sudogbuf)
+GFREE_CAP = 1024        # finished goroutines kept for reuse (Go's gFree lists; ours are greenlets)
+
+
+class sudog:
+    """A G waiting on a channel: one per (goroutine, channel) wait, as in runtime2.go.
+
+    g, next, prev, elem and c are protected by the channel the sudog is queued on; waitlink chains
+    the sudogs of one G (select) in lock order and is only touched by that G.
+    """
+    __slots__ = ("g", "next", "prev", "elem", "releasetime", "isSelect", "success",
+                 "waitlink", "c")
+
+    def __init__(self):
+        self.g = None
+        self.next = None
+        self.prev = None
+        self.elem = None
+        self.releasetime = 0
+        self.isSelect = False
+        self.success = False
+        self.waitlink = None
+        self.c = None
+
+
+class Goroutine:
+    """A goroutine (Go's ``g``). Each goroutine has exactly one handle: this object.
+
+    Public fields: goid, status, wait_reason, waiting_on, created_by, stack().
+    """
+    __slots__ = ("goid", "atomicstatus", "waitreason", "waitsince", "param", "waiting",
+                 "selectDone", "parentGoid", "gopc", "startfn", "args", "kwargs", "rt", "gr",
+                 "nilwait", "__weakref__")
+
+    def __init__(self, rt, goid, fn, args, kwargs, parent, gopc):
+        self.rt = rt
+        self.goid = goid
+        self.atomicstatus = _Grunnable
+        self.waitreason = waitReasonZero
+        self.waitsince = 0
+        self.param = None        # the sudog whose operation completed, set by the waker
+        self.waiting = None      # sudogs this G waits on, in lock order (through waitlink)
+        self.selectDone = 0      # someone won the race to wake this G in a select
+        self.nilwait = False     # parked on the nil channel
+        self.parentGoid = parent
+        self.gopc = gopc         # (filename, lineno, function) of the go statement
+        self.startfn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.gr = None           # the greenlet running it, bound when it first runs
+
+    # -- the public handle --------------------------------------------------------------
+    @property
+    def status(self):
+        return STATUS[self.atomicstatus]
+
+    @property
+    def wait_reason(self):
+        return self.waitreason if self.atomicstatus == _Gwaiting else None
+
+    @property
+    def wait_since(self):
+        """Runtime clock (ns) when the goroutine parked, or 0 when it is not waiting."""
+        return self.waitsince if self.atomicstatus == _Gwaiting else 0
+
+    @property
+    def parent_goid(self):
+        return self.parentGoid
+
+    @property
+    def start_function(self):
+        return self.startfn
+
+    @property
+    def creation_site(self):
+        """(filename, lineno, function) of the go() call, or None for goroutine 1."""
+        return self.gopc
+
+    @property
+    def created_by(self):
+        if self.gopc is None:
+            return None
+        file, line, func = self.gopc
+        return f"{func} at {file}:{line}"
+
+    @property
+    def waiting_on(self):
+        if self.atomicstatus != _Gwaiting:
+            return ()
+        if self.nilwait:
+            from .chan import nilchan
+            return (nilchan,)
+        out = []
+        sg = self.waiting
+        while sg is not None:
+            if sg.c is not None and sg.c not in out:
+                out.append(sg.c)
+            sg = sg.waitlink
+        return tuple(out)
+
+    @property
+    def runtime(self):
+        return self.rt
+
+    @property
+    def frame(self):
+        """The goroutine's innermost Python frame (None if it has not started or has ended)."""
+        if self.atomicstatus == _Grunning:
+            return sys._getframe(1)
+        gr = self.gr
+        return gr.gr_frame if gr is not None else None
+
+    def stack(self):
+        from .. import _traceback
+        return _traceback.format_goroutine(self)
+
+    @staticmethod
+    def current():
+        return getg()
+
+    def __repr__(self):
+        return f"<Goroutine {self.goid} [{self.wait_reason or self.status}]>"
+
+
+class Runtime:
+    """One emulated Go program: its goroutines, its P's run queue and sudog cache, its clock."""
+
+    def __init__(self, seed=None, clock="real"):
+        if clock not in ("real", "virtual"):
+            raise ValueError(f"clock must be 'real' or 'virtual', not {clock!r}")
+        self.clock = clock
+        self.allgs = {}           # goid -> G, every G not dead
+        self.runq = _RunQueue()
+        self.runnext = None
+        self.curg = None
+        self.goidgen = 0
+        self.sudogcache = []      # p.sudogcache
+        self.central_sudogcache = None   # sched.sudogcache, linked through next
+        self.sudogs_allocated = 0
+        self.gfree = []           # idle worker greenlets (gfput/gfget)
+        self.rand = rand.Rand(seed)
+        self.tstate = threading.get_ident()
+        self.fatal_target = None  # greenlet a fatal error is thrown into
+        self.dead = False         # the program has ended: blocking calls unwind
+        self.vnow = 0             # virtual clock, ns since the synctest epoch
+        self.is_run = False       # a run() program (else the thread's default runtime)
+
+    # -- clock ---------------------------------------------------------------------------
+    def nanotime(self):
+        if self.clock == "virtual":
+            return self.vnow
+        return _time.monotonic_ns()
+
+    # -- goroutines ----------------------------------------------------------------------
+    def newg(self, fn, args, kwargs, parent, gopc):
+        self.goidgen += 1
+        gp = Goroutine(self, self.goidgen, fn, args, kwargs, parent, gopc)
+        self.allgs[gp.goid] = gp
+        return gp
+
+    def goroutines(self):
+        return list(self.allgs.values())
+
+    def num_goroutine(self):
+        return len(self.allgs)
+
+    # -- run queue -----------------------------------------------------------------------
+    def runqput(self, gp, next):
+        """Put gp on the run queue; with next, into runnext, kicking the old runnext to the tail."""
+        if next:
+            old = self.runnext
+            self.runnext = gp
+            if old is None:
+                return
+            gp = old
+        self.runq.put(gp)
+
+    def runqget(self):
+        gp = self.runnext
+        if gp is not None:
+            self.runnext = None
+            return gp
+        return self.runq.get()
+
+    def runqremove(self, gp):
+        """Take gp off the run queue (only when a fatal error is thrown into a runnable G)."""
+        if self.runnext is gp:
+            self.runnext = None
+        else:
+            self.runq.remove(gp)
+
+    # -- sudog cache (proc.go acquireSudog / releaseSudog) -------------------------------
+    def acquireSudog(self):
+        cache = self.sudogcache
+        if not cache:
+            # First, try to grab a batch from central cache.
+            while len(cache) < SUDOG_CACHE_CAP // 2 and self.central_sudogcache is not None:
+                s = self.central_sudogcache
+                self.central_sudogcache = s.next
+                s.next = None
+                cache.append(s)
+            # If the central cache is empty, allocate a new one.
+            if not cache:
+                cache.append(sudog())
+                self.sudogs_allocated += 1
+        s = cache.pop()
+        if s.elem is not None:
+            throw("acquireSudog: found s.elem != nil in cache")
+        return s
+
+    def releaseSudog(self, s):
+        if s.elem is not None:
+            throw("runtime: sudog with non-nil elem")
+        if s.isSelect:
+            throw("runtime: sudog with non-false isSelect")
+        if s.next is not None:
+            throw("runtime: sudog with non-nil next")
+        if s.prev is not None:
+            throw("runtime: sudog with non-nil prev")
+        if s.waitlink is not None:
+            throw("runtime: sudog with non-nil waitlink")
+        if s.c is not None:
+            throw("runtime: sudog with non-nil c")
+        gp = self.curg
+        if gp.param is not None:
+            throw("runtime: releaseSudog with non-nil gp.param")
+        s.g = None
+        cache = self.sudogcache
+        if len(cache) == SUDOG_CACHE_CAP:
+            # Transfer half of local cache to the central cache.
+            first = last = None
+            while len(cache) > SUDOG_CACHE_CAP // 2:
+                p = cache.pop()
+                if first is None:
+                    first = p
+                else:
+                    last.next = p
+                last = p
+            last.next = self.central_sudogcache
+            self.central_sudogcache = first
+        cache.append(s)
+
+    def sudogs_cached(self):
+        n = len(self.sudogcache)
+        s = self.central_sudogcache
+        while s is not None:
+            n += 1
+            s = s.next
+        return n
+
+    # -- invariants ----------------------------------------------------------------------
+    def check_invariants(self):
+        from .chan import check_hchan
+        running = [g for g in self.allgs.values() if g.atomicstatus == _Grunning]
+        if self.curg is not None and not self.dead:
+            assert running == [self.curg], f"running {running}, curg {self.curg}"
+        queued = list(self.runq)
+        if self.runnext is not None:
+            queued.append(self.runnext)
+        assert len(set(map(id, queued))) == len(queued), "a G is queued twice"
+        for g in queued:
+            assert g.atomicstatus == _Grunnable, f"{g} queued but not runnable"
+        nrunnable = sum(1 for g in self.allgs.values() if g.atomicstatus == _Grunnable)
+        assert nrunnable == len(queued), f"{nrunnable} runnable, {len(queued)} queued"
+        for g in self.allgs.values():
+            assert g.atomicstatus != _Gdead, f"dead {g} in allgs"
+            sg = g.waiting
+            while sg is not None:
+                assert sg.g is g, "sudog on g.waiting belongs to another G"
+                assert g.atomicstatus != _Grunnable or g.param is not None or sg.c is None
+                if sg.c is not None and g.atomicstatus == _Gwaiting:
+                    check_hchan(sg.c)
+                sg = sg.waitlink
+
+
+class _RunQueue:
+    """FIFO of runnable Gs (p.runq; ours is unbounded, so there is no global queue)."""
+    __slots__ = ("q",)
+
+    def __init__(self):
+        from collections import deque
+        self.q = deque()
+
+    def put(self, gp):
+        self.q.append(gp)
+
+    def get(self):
+        return self.q.popleft() if self.q else None
+
+    def remove(self, gp):
+        try:
+            self.q.remove(gp)
+        except ValueError:
+            pass
+
+    def __iter__(self):
+        return iter(self.q)
+
+    def __len__(self):
+        return len(self.q)
+
+
+def throw(msg):
+    """runtime.throw: an internal invariant broke. Not recoverable, never expected."""
+    raise _errors.FatalError(msg)
+
+
+# -- the runtime of this thread -------------------------------------------------------------
+_tls = threading.local()
+
+
+def getrt():
+    """The calling thread's current runtime, creating the default runtime on first use."""
+    rt = getattr(_tls, "rt", None)
+    if rt is None:
+        rt = _tls.rt = _default_runtime()
+    return rt
+
+
+def _default_runtime():
+    rt = Runtime()
+    g1 = rt.newg(None, (), {}, 0, None)
+    g1.gr = greenlet.getcurrent()
+    g1.atomicstatus = _Grunning
+    rt.curg = g1
+    rt.fatal_target = g1.gr
+    return rt
+
+
+def getg():
+    rt = getrt()
+    return rt.curg
+
+
+def _check_current(rt):
+    """The caller must be the runtime's current goroutine: a foreign greenlet or thread cannot park."""
+    if rt.tstate != threading.get_ident():
+        raise RuntimeError("chanemu: this runtime belongs to another thread")
+    if greenlet.getcurrent() is not rt.curg.gr:
+        raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
+                           "this thread's runtime")
+
+
+# -- park and ready -------------------------------------------------------------------------
+def gopark(rt, reason):
+    """Park the current goroutine with a wait reason and run something else until goready(gp).
+
+    The caller has already queued gp's sudogs (if any). Raises whatever is thrown into the
+    goroutine while it is parked (a fatal error of the program, GreenletExit at teardown); the
+    caller must then undo its queueing.
+    """
+    gp = rt.curg
+    if gp.atomicstatus != _Grunning:
+        throw("gopark: bad g status")
+    _check_current(rt)
+    gp.waitreason = reason
+    gp.waitsince = rt.nanotime()
+    gp.atomicstatus = _Gwaiting
+    try:
+        schedule(rt)
+    except BaseException:
+        _unpark(rt, gp)
+        raise
+
+
+def _unpark(rt, gp):
+    """An exception was thrown into parked gp: make it the running G again."""
+    if gp.atomicstatus == _Grunnable:
+        rt.runqremove(gp)
+    gp.atomicstatus = _Grunning
+    gp.waitreason = waitReasonZero
+    gp.nilwait = False
+    rt.curg = gp
+
+
+def goready(gp):
+    """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true))."""
+    rt = gp.rt
+    if rt is not getrt():
+        raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime; a channel "
+                           "cannot be shared between runtimes (threads or run() calls)")
+    if gp.atomicstatus != _Gwaiting:
+        throw("bad g->status in ready")
+    gp.atomicstatus = _Grunnable
+    rt.runqput(gp, True)
+
+
+def schedule(rt):
+    """Switch from the current (no longer running) G to the next runnable one.
+
+    Returns when the current G is switched back to. If nothing can run, the program is
+    deadlocked: the fatal error is thrown to the runtime's fatal target.
+    """
+    gp = rt.runqget()
+    if gp is None:
+        gp = findrunnable(rt)
+    execute(rt, gp)
+
+
+def execute(rt, gp):
+    """Make gp the running G and switch to it (starting it on a worker greenlet if new)."""
+    gp.atomicstatus = _Grunning
+    rt.curg = gp
+    gr = gp.gr
+    if gr is None:
+        gr = gp.gr = gfget(rt)
+    gr.switch(gp)
+
+
+def findrunnable(rt):
+    """Nothing is in the run queue: every goroutine is blocked. Go's checkdead."""
+    if rt.dead:
+        raise greenlet.GreenletExit()
+    if not rt.allgs:
+        raise_fatal(rt, _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, ""))
+    raise_fatal(rt, Deadlock(_errors.E_DEADLOCK, _dump(rt)))
+
+
+def _dump(rt):
+    from .. import _traceback
+    return _traceback.format_all(rt.goroutines(), current=None)
+
+
+def raise_fatal(rt, exc):
+    """Deliver a fatal error (deadlock, a goroutine's crash) to the program's fatal target.
+
+    In a run() program that is the caller of run(); in the default runtime it is goroutine 1,
+    which is parked or runnable (it is not the caller, or this would be a plain raise).
+    """
+    target = rt.fatal_target
+    if greenlet.getcurrent() is target:
+        raise exc
+    g1 = rt.allgs.get(1)
+    if g1 is not None and g1.gr is target:
+        # Goroutine 1 takes the error inside its blocking call; it becomes the running G.
+        rt.curg = g1
+    target.throw(exc)
+
+
+# -- goroutine lifecycle -----------------------------------------------------------------
+def newproc(fn, args, kwargs, gopc):
+    """go fn(*args, **kwargs): a new G in runnext (proc.go newproc runs runqput(pp, newg, true))."""
+    if not callable(fn):
+        raise TypeError(f"go: {type(fn).__name__!r} object is not callable")
+    rt = getrt()
+    if rt.dead:
+        raise RuntimeError("chanemu: the program has ended")
+    gp = rt.newg(fn, args, kwargs, rt.curg.goid, gopc)
+    rt.runqput(gp, True)
+    return gp
+
+
+def gfget(rt):
+    """A greenlet to run a new goroutine: an idle one from the free list, or a fresh one."""
+    if rt.gfree:
+        return rt.gfree.pop()
+    return greenlet.greenlet(_worker, parent=rt.fatal_target)
+
+
+def _worker(gp):
+    """Body of a worker greenlet: run goroutines one after another (gfput/gfget reuse them).
+
+    Switched to with the G to run, when new or when taken from the free list.
+    """
+    try:
+        while gp is not None:
+            rt = gp.rt
+            try:
+                gp.startfn(*gp.args, **gp.kwargs)
+            except GoExit:
+                pass
+            except BaseException as e:
+                if rt.dead and isinstance(e, greenlet.GreenletExit):
+                    return None
+                crash(rt, gp, e)
+            gp = goexit0(rt, gp)
+    except greenlet.GreenletExit:
+        # The program ended and its goroutines are being discarded.
+        return None
+    return None
+
+
+def crash(rt, gp, exc):
+    """An exception escaped goroutine gp: the program dies of it, as of a panic in Go."""
+    site = f", created by {gp.created_by}" if gp.gopc else ""
+    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{site}")
+    gp.atomicstatus = _Gdead
+    rt.allgs.pop(gp.goid, None)
+    raise_fatal(rt, exc)
+
+
+def goexit0(rt, gp):
+    """gp's function returned: gp is dead. Returns the next G to run on this worker, or None
+    when the worker greenlet should end (then rt.curg is already the G its end switches to)."""
+    gp.atomicstatus = _Gdead
+    gp.waitreason = waitReasonZero
+    del rt.allgs[gp.goid]
+    gp.gr = None
+    gp.startfn = gp.args = gp.kwargs = None
+    nxt = rt.runqget()
+    if nxt is None:
+        nxt = findrunnable(rt)
+    nxt.atomicstatus = _Grunning
+    rt.curg = nxt
+    me = greenlet.getcurrent()
+    if nxt.gr is None:
+        # A new goroutine: run it right here, no switch needed.
+        nxt.gr = me
+        return nxt
+    if len(rt.gfree) >= GFREE_CAP:
+        # Free list full: end this greenlet. Its end switches to its parent, so make that nxt's.
+        me.parent = nxt.gr
+        return None
+    rt.gfree.append(me)            # gfput; execute() switches back here with the G to run
+    return nxt.gr.switch()
+
+
+def gosched():
+    """runtime.Gosched: the caller goes to the tail; everything runnable now runs first."""
+    rt = getrt()
+    gp = rt.curg
+    if rt.runnext is None and not len(rt.runq):
+        return
+    _check_current(rt)
+    gp.atomicstatus = _Grunnable
+    rt.runq.put(gp)
+    try:
+        schedule(rt)
+    except BaseException:
+        _unpark(rt, gp)
+        raise
+
+
+def goexit():
+    """runtime.Goexit: end the calling goroutine (its finally blocks run)."""
+    raise GoExit()
+
+
+def caller_site(depth):
+    f = sys._getframe(depth + 1)
+    return (f.f_code.co_filename, f.f_lineno, f.f_code.co_qualname)
+
+
+def go(fn, *args, **kwargs):
+    """go fn(*args, **kwargs): start a goroutine; returns its handle."""
+    return newproc(fn, args, kwargs, caller_site(1))
+
+
+def run(main, *args, seed=None, clock="real", **kwargs):
+    """Run main(*args, **kwargs) as goroutine 1 of a fresh runtime and return its result."""
+    if not callable(main):
+        raise TypeError(f"run: {type(main).__name__!r} object is not callable")
+    prev = getattr(_tls, "rt", None)
+    if prev is not None and prev.is_run:
+        raise RuntimeError("chanemu: run() called inside a running program (run() does not nest)")
+    rt = Runtime(seed, clock)
+    rt.is_run = True
+    rt.fatal_target = greenlet.getcurrent()
+    g1 = rt.newg(main, args, kwargs, 0, None)
+    g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
+    g1.atomicstatus = _Grunning
+    rt.curg = g1
+    _tls.rt = rt
+    try:
+        return g1.gr.switch(g1)
+    finally:
+        _tls.rt = prev
+        teardown(rt)
+
+
+def _main_body(g1):
+    rt = g1.rt
+    try:
+        return g1.startfn(*g1.args, **g1.kwargs)
+    except GoExit:
+        # main called runtime.Goexit: the others run on; the program ends in a fatal error.
+        return _worker(goexit0(rt, g1))
+
+
+def teardown(rt):
+    """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
+    rt.dead = True
+    me = greenlet.getcurrent()
+    grs = [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
+    rt.gfree = []
+    for gr in grs:
+        if gr is not me and gr and not gr.dead:
+            try:
+                gr.throw(greenlet.GreenletExit)
+            except greenlet.GreenletExit:
+                pass
+    for g in rt.allgs.values():
+        g.atomicstatus = _Gdead
+        g.gr = None
+    rt.allgs.clear()
+    rt.runq = _RunQueue()
+    rt.runnext = None
