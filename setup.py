@@ -1,0 +1,38 @@
+"""Builds chanemu._core from src_c/ (Cython, compiled against greenlet's C API).
+
+CHANEMU_DEBUG=1 compiles in invariant checks that run after every channel operation.
+"""
+import os
+
+import greenlet
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("CHANEMU_DEBUG", "") not in ("", "0")
+
+macros = [("CHANEMU_DEBUG", "1" if DEBUG else "0")]
+cflags = ["-O0", "-g"] if DEBUG else ["-O2"]
+
+ext = Extension(
+    "chanemu._core",
+    sources=["src_c/_core.pyx"],
+    include_dirs=["src_c", os.path.dirname(greenlet.__file__)],
+    define_macros=macros,
+    extra_compile_args=cflags + ["-Wno-unused-function"],
+)
+
+setup(
+    ext_modules=cythonize(
+        [ext],
+        compile_time_env={"CHANEMU_DEBUG": DEBUG},
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "initializedcheck": False,
+            "always_allow_keywords": False,
+            "binding": False,
+        },
+        build_dir="build/cython-debug" if DEBUG else None,
+    ),
+)

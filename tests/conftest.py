@@ -1,0 +1,46 @@
+"""Every test runs on both twins: the C extension and the pure-Python reference.
+
+Use the ``ce`` fixture (the ``chanemu`` package with the twin under test active) and reach the API
+through it at call time: ``ce.Chan(5)``, ``ce.go(f)``, ``ce.runtime.num_goroutine()``.
+"""
+import os
+
+import pytest
+
+import chanemu
+
+IMPLS = {"c-extension": "c", "pure-python": "python"}
+
+
+def _available(name):
+    try:
+        chanemu._import_core(name)
+        return True
+    except ImportError:
+        return False
+
+
+@pytest.fixture(params=list(IMPLS), scope="session")
+def impl_name(request):
+    name = IMPLS[request.param]
+    if name == "c" and not _available("c") and os.environ.get("CHANEMU_ALLOW_NO_C"):
+        pytest.skip("C extension not built (CHANEMU_ALLOW_NO_C is set)")
+    return name
+
+
+@pytest.fixture
+def ce(impl_name):
+    """chanemu with the twin under test active."""
+    chanemu._set_impl(impl_name)
+    yield chanemu
+
+
+def wait_parked(ce, g, reason=None, limit=100_000):
+    """Yield until goroutine g is parked (optionally with the given wait reason). Polls the struct,
+    never sleeps: each gosched lets every runnable goroutine run."""
+    for _ in range(limit):
+        if g.status == "waiting" and (reason is None or g.wait_reason == reason):
+            return
+        ce.runtime.gosched()
+    raise AssertionError(f"goroutine {g.goid} never parked (status {g.status}, "
+                         f"reason {g.wait_reason})")
