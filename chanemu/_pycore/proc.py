@@ -85,7 +85,7 @@ class Goroutine:
         self.selectDone = 0      # someone won the race to wake this G in a select
         self.nilwait = False     # parked on the nil channel
         self.parentGoid = parent
-        self.gopc = gopc         # (filename, lineno, function) of the go statement
+        self.gopc = gopc         # (code, lineno, module) of the go statement
         self.startfn = fn
         self.args = args
         self.kwargs = kwargs
@@ -116,14 +116,14 @@ class Goroutine:
     @property
     def creation_site(self):
         """(filename, lineno, function) of the go() call, or None for goroutine 1."""
-        return self.gopc
+        return site_tuple(self.gopc)
 
     @property
     def created_by(self):
-        if self.gopc is None:
+        s = site_tuple(self.gopc)
+        if s is None:
             return None
-        file, line, func = self.gopc
-        return f"{func} at {file}:{line}"
+        return f"{s[2]} at {s[0]}:{s[1]}"
 
     @property
     def waiting_on(self):
@@ -186,6 +186,7 @@ class Runtime:
         self.dead = False         # the program has ended: blocking calls unwind
         self.vnow = 0             # virtual clock, ns since the synctest epoch
         self.is_run = False       # a run() program (else the thread's default runtime)
+        self.g0 = None            # starts fresh goroutine greenlets from a shallow stack
 
     # -- clock ---------------------------------------------------------------------------
     def nanotime(self):
@@ -440,13 +441,32 @@ def schedule(rt):
 
 
 def execute(rt, gp):
-    """Make gp the running G and switch to it (starting it on a worker greenlet if new)."""
+    """Make gp the running G and switch to its greenlet (a worker's, if gp is new).
+
+    A fresh greenlet starts with the Python recursion depth of the greenlet that starts it, so
+    fresh ones are started from g0, whose stack stays shallow (as Go starts goroutines from the
+    scheduler's g0 stack); otherwise a chain of goroutines, each started by the previous one's
+    park, would run out of recursion depth.
+    """
     gp.atomicstatus = _Grunning
     rt.curg = gp
     gr = gp.gr
     if gr is None:
         gr = gp.gr = gfget(rt)
-    gr.switch(gp)
+    if not gr and not gr.dead:          # not started yet
+        if rt.g0 is None:
+            rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+        gr = rt.g0
+    gr.switch(rt)
+
+
+def _g0_loop(rt):
+    """g0: starts fresh goroutine greenlets from a shallow stack (see execute)."""
+    try:
+        while True:
+            rt.curg.gr.switch(rt.curg)
+    except greenlet.GreenletExit:
+        return None
 
 
 def findrunnable(rt):
@@ -514,7 +534,8 @@ def _worker(gp):
             except BaseException as e:
                 if rt.dead and isinstance(e, greenlet.GreenletExit):
                     return None
-                crash(rt, gp, e)
+                gp = crash(rt, gp, e)
+                continue
             gp = goexit0(rt, gp)
     except greenlet.GreenletExit:
         # The program ended and its goroutines are being discarded.
@@ -523,17 +544,30 @@ def _worker(gp):
 
 
 def crash(rt, gp, exc):
-    """An exception escaped goroutine gp: the program dies of it, as of a panic in Go."""
-    site = f", created by {gp.created_by}" if gp.gopc else ""
-    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{site}")
+    """An exception escaped goroutine gp: the program dies of it, as of a panic in Go.
+
+    Returns the next G to run on this worker greenlet if the program goes on (default runtime).
+    """
+    site = gp.creation_site
+    where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
+    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
     gp.atomicstatus = _Gdead
     rt.allgs.pop(gp.goid, None)
+    gp.gr = None
+    gp.startfn = gp.args = gp.kwargs = None
+    gfput_current(rt)
     raise_fatal(rt, exc)
+    return rt.curg
+
+
+def gfput_current(rt):
+    if len(rt.gfree) < GFREE_CAP:
+        rt.gfree.append(greenlet.getcurrent())
 
 
 def goexit0(rt, gp):
     """gp's function returned: gp is dead. Returns the next G to run on this worker, or None
-    when the worker greenlet should end (then rt.curg is already the G its end switches to)."""
+    when the worker greenlet should end (its end then switches to rt.curg's greenlet)."""
     gp.atomicstatus = _Gdead
     gp.waitreason = waitReasonZero
     del rt.allgs[gp.goid]
@@ -541,7 +575,11 @@ def goexit0(rt, gp):
     gp.startfn = gp.args = gp.kwargs = None
     nxt = rt.runqget()
     if nxt is None:
-        nxt = findrunnable(rt)
+        # Park this worker on the free list, then report the deadlock. We come back here only
+        # when a new goroutine reuses this greenlet; rt.curg is that goroutine.
+        gfput_current(rt)
+        findrunnable(rt)
+        return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
     me = greenlet.getcurrent()
@@ -553,8 +591,9 @@ def goexit0(rt, gp):
         # Free list full: end this greenlet. Its end switches to its parent, so make that nxt's.
         me.parent = nxt.gr
         return None
-    rt.gfree.append(me)            # gfput; execute() switches back here with the G to run
-    return nxt.gr.switch()
+    rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
+    nxt.gr.switch()
+    return rt.curg
 
 
 def gosched():
@@ -579,8 +618,16 @@ def goexit():
 
 
 def caller_site(depth):
+    """(code, line, module) of the frame that called go(): formatted only when looked at."""
     f = sys._getframe(depth + 1)
-    return (f.f_code.co_filename, f.f_lineno, f.f_code.co_qualname)
+    return (f.f_code, f.f_lineno, f.f_globals.get("__name__", "?"))
+
+
+def site_tuple(gopc):
+    if gopc is None:
+        return None
+    code, line, mod = gopc
+    return (code.co_filename, line, f"{mod}.{code.co_qualname}")
 
 
 def go(fn, *args, **kwargs):
@@ -624,7 +671,10 @@ def teardown(rt):
     rt.dead = True
     me = greenlet.getcurrent()
     grs = [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
+    if rt.g0 is not None:
+        grs.append(rt.g0)
     rt.gfree = []
+    rt.g0 = None
     for gr in grs:
         if gr is not me and gr and not gr.dead:
             try:

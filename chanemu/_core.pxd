@@ -1,0 +1,96 @@
+# The structs of Go's channel runtime, for chanemu._core and for Cython code that cimports it.
+# Names and field groups follow runtime/runtime2.go and runtime/chan.go.
+from cpython.ref cimport PyObject
+from libc.stdint cimport int64_t, uint64_t, uint32_t
+
+
+cdef struct sudog:
+    # sudog (pseudo-g) represents a g in a wait list, such as for sending/receiving on a channel.
+    # g, next, prev, elem and c are protected by the channel the sudog is queued on (here: by
+    # the runtime running one goroutine at a time); waitlink is only touched by g.
+    PyObject* g            # the waiting Goroutine (borrowed: a waiting G is in allgs)
+    sudog* next
+    sudog* prev
+    PyObject* elem         # owned: a sender's value, or the value handed to a receiver
+    int64_t releasetime
+    bint isSelect          # g is in a select: g.selectDone must be won to wake it
+    bint success           # woken by a delivered value (True) or by close (False)
+    sudog* waitlink        # g.waiting list, in lock order
+    PyObject* c            # owned: the channel
+    int casi               # the select case this sudog stands for
+
+
+cdef struct waitq:
+    sudog* first
+    sudog* last
+
+
+cdef class Goroutine:
+    # goid, status and the wait state are what dumps show (runtime2.go g).
+    cdef readonly long long goid
+    cdef int atomicstatus
+    cdef int waitreason
+    cdef int64_t waitsince
+    cdef sudog* param           # the sudog whose operation completed, set by the waker
+    cdef sudog* waiting         # sudogs this G waits on, in lock order
+    cdef uint32_t selectDone    # someone won the race to wake this G in a select
+    cdef bint nilwait           # parked on the nil channel
+    cdef long long parentGoid
+    cdef object gopc            # (file, line, function) of the go statement, None for g1
+    cdef object startfn
+    cdef object args
+    cdef object kwargs
+    cdef Runtime rt
+    cdef object gr              # the greenlet running it, bound when it first runs
+    cdef object __weakref__
+
+
+cdef class Runtime:
+    # One emulated Go program with one P.
+    cdef dict allgs             # goid -> Goroutine, every G not dead
+    cdef PyObject** runq        # ring of runnable Gs (borrowed: they are in allgs)
+    cdef Py_ssize_t runqhead
+    cdef Py_ssize_t runqsize
+    cdef Py_ssize_t runqcap
+    cdef Goroutine runnext
+    cdef Goroutine curg
+    cdef long long goidgen
+    cdef sudog* sudogcache[128] # p.sudogbuf
+    cdef int nsudogcache
+    cdef sudog* central         # sched.sudogcache, linked through next
+    cdef readonly long long sudogs_allocated
+    cdef list gfree             # idle worker greenlets (gfput/gfget)
+    cdef uint64_t randstate
+    cdef object fatal_target    # the greenlet a fatal error is thrown into
+    cdef object g0              # starts fresh goroutine greenlets from a shallow stack
+    cdef readonly bint dead
+    cdef readonly bint is_run
+    cdef readonly object clock
+    cdef bint virtual
+    cdef int64_t vnow
+    cdef unsigned long thread_ident
+    cdef object __weakref__
+
+    cpdef int64_t nanotime(self)
+    cdef int runqput(self, Goroutine gp, bint next) except -1
+    cdef int runqgrow(self) except -1
+    cdef Goroutine runqget(self)
+    cdef void runqremove(self, Goroutine gp)
+    cdef sudog* acquireSudog(self) except NULL
+    cdef int releaseSudog(self, sudog* s) except -1
+
+
+cdef class Chan:
+    # hchan. There is no lock: a runtime runs one goroutine at a time and switches only in gopark.
+    cdef Py_ssize_t qcount      # total data in the queue
+    cdef Py_ssize_t dataqsiz    # size of the circular queue
+    cdef list buf               # the ring of dataqsiz slots (a list, so the GC sees its values)
+    cdef uint32_t closed
+    cdef object elemtype
+    cdef object zero            # the element type's zero value
+    cdef Py_ssize_t sendx       # send index
+    cdef Py_ssize_t recvx       # receive index
+    cdef waitq recvq            # list of recv waiters
+    cdef waitq sendq            # list of send waiters
+    cdef bint isnil
+    cdef object __weakref__

@@ -1,0 +1,58 @@
+# cython: language_level=3
+"""chanemu._core: Go's channel runtime in C (Cython on greenlet's C API).
+
+One extension assembled from the sources beside this file:
+  proc.pxi   the scheduler of one P: G registry, run queue with runnext, gopark/goready,
+             the sudog cache, goroutine free list, deadlock detection
+  chan.pxi   hchan, waitq, chansend, chanrecv, send, recv, closechan
+The structs are declared in _core.pxd. The pure-Python twin, chanemu/_pycore/, mirrors every
+function here under the same name.
+"""
+cimport cython
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF, Py_XINCREF, Py_CLEAR
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.string cimport memset
+from libc.stdint cimport int64_t, uint64_t, uint32_t
+
+from greenlet_capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_GetCurrent,
+                            PyGreenlet_Throw, PyGreenlet_Import,
+                            PyGreenlet_STARTED)
+
+import os
+import sys
+
+import greenlet
+from greenlet import GreenletExit
+
+from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZE,
+                             E_SEND_CLOSED, E_CLOSE_CLOSED, E_CLOSE_NIL, E_DEADLOCK,
+                             E_GOEXIT_DEADLOCK)
+from chanemu._views import HChanView, chan_id
+
+PyGreenlet_Import()
+
+IMPL = "c"
+DEBUG = bool(CHANEMU_DEBUG)
+
+include "proc.pxi"
+include "chan.pxi"
+
+
+def getg():
+    return getrt().curg
+
+
+def num_goroutine():
+    return len(getrt().allgs)
+
+
+def goroutines():
+    return list(getrt().allgs.values())
+
+
+def current_runtime():
+    return getrt()
+
+
+def check_invariants():
+    getrt().check_invariants()

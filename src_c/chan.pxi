@@ -1,0 +1,653 @@
+# Go channels: the C twin of chanemu/_pycore/chan.py, to hold beside runtime/chan.go.
+#
+# Invariants:
+#  At least one of c.sendq and c.recvq is empty,
+#  except for the case of an unbuffered channel with a single goroutine
+#  blocked on it for both sending and receiving using a select statement,
+#  in which case the length of c.sendq and c.recvq is limited only by the
+#  size of the select statement.
+#
+# For buffered channels, also:
+#  c.qcount > 0 implies that c.recvq is empty.
+#  c.qcount < c.dataqsiz implies that c.sendq is empty.
+#
+# There is no lock: one runtime runs one goroutine at a time and switches only inside gopark, so
+# every function below runs atomically with respect to the other goroutines of its runtime.
+# References: a slot of buf and sudog.elem own their value; sudog.c owns its channel.
+
+cdef Py_ssize_t maxAlloc_slots = (1 << 48) // 8   # Go's maxAlloc on amd64 over 8-byte slots
+cdef enum:
+    elemsize = 8          # a slot holds one object reference
+
+
+# -- waitq -----------------------------------------------------------------------------------
+cdef inline void enqueue(waitq* q, sudog* sgp) noexcept:
+    sgp.next = NULL
+    cdef sudog* x = q.last
+    if x == NULL:
+        sgp.prev = NULL
+        q.first = sgp
+        q.last = sgp
+        return
+    sgp.prev = x
+    x.next = sgp
+    q.last = sgp
+
+
+cdef inline sudog* dequeue(waitq* q) noexcept:
+    cdef sudog* sgp
+    cdef sudog* y
+    while True:
+        sgp = q.first
+        if sgp == NULL:
+            return NULL
+        y = sgp.next
+        if y == NULL:
+            q.first = NULL
+            q.last = NULL
+        else:
+            y.prev = NULL
+            q.first = y
+            sgp.next = NULL  # mark as removed (see dequeueSudoG)
+
+        # If a goroutine was put on this queue because of a select, another case of that select
+        # may already have won it (selectDone): skip its sudog; the select's pass 3 removes the
+        # rest of its sudogs.
+        if sgp.isSelect:
+            if (<Goroutine>sgp.g).selectDone != 0:
+                continue
+            (<Goroutine>sgp.g).selectDone = 1
+        return sgp
+
+
+cdef inline void dequeueSudoG(waitq* q, sudog* sgp) noexcept:
+    """Remove sgp from anywhere in the queue in O(1) (select.go)."""
+    cdef sudog* x = sgp.prev
+    cdef sudog* y = sgp.next
+    if x != NULL:
+        if y != NULL:
+            # middle of queue
+            x.next = y
+            y.prev = x
+            sgp.next = NULL
+            sgp.prev = NULL
+            return
+        # end of queue
+        x.next = NULL
+        q.last = x
+        sgp.prev = NULL
+        return
+    if y != NULL:
+        # start of queue
+        y.prev = NULL
+        q.first = y
+        sgp.next = NULL
+        return
+    # x==y==nil. Either sgp is the only element in the queue,
+    # or it has already been removed. Use q.first to disambiguate.
+    if q.first == sgp:
+        q.first = NULL
+        q.last = NULL
+
+
+cdef Py_ssize_t waitq_len(waitq* q) noexcept:
+    cdef Py_ssize_t n = 0
+    cdef sudog* sg = q.first
+    while sg != NULL:
+        n += 1
+        sg = sg.next
+    return n
+
+
+# -- the ring buffer ---------------------------------------------------------------------------
+cdef extern from *:
+    """
+    /* Wrap an owned reference as an object without another INCREF. */
+    static CYTHON_INLINE PyObject* chanemu_steal(PyObject* o) { return o; }
+    """
+    object steal "chanemu_steal"(PyObject* o)
+    # The slots of buf, by borrowed pointer (the list's own macros).
+    PyObject* LIST_GET "PyList_GET_ITEM"(PyObject* l, Py_ssize_t i)
+    void LIST_SET "PyList_SET_ITEM"(PyObject* l, Py_ssize_t i, PyObject* o)
+
+
+cdef inline object chanbuf_take(Chan c, Py_ssize_t i):
+    """Move the value out of slot i, clearing the slot to the zero value (typedmemclr)."""
+    cdef PyObject* v = LIST_GET(<PyObject*>c.buf, i)
+    Py_INCREF(c.zero)
+    LIST_SET(<PyObject*>c.buf, i, <PyObject*>c.zero)
+    return steal(v)
+
+
+cdef inline void chanbuf_put(Chan c, Py_ssize_t i, object v) noexcept:
+    """Store v into slot i (typedmemmove), dropping the slot's previous value."""
+    cdef PyObject* old = LIST_GET(<PyObject*>c.buf, i)
+    Py_INCREF(v)
+    LIST_SET(<PyObject*>c.buf, i, <PyObject*>v)
+    Py_XDECREF(old)
+
+
+cdef inline bint full(Chan c) noexcept:
+    """full reports whether a send on c would block (that is, the channel is full)."""
+    if c.dataqsiz == 0:
+        return c.recvq.first == NULL
+    return c.qcount == c.dataqsiz
+
+
+cdef inline bint empty(Chan c) noexcept:
+    """empty reports whether a read from c would block (that is, the channel is empty)."""
+    if c.dataqsiz == 0:
+        return c.sendq.first == NULL
+    return c.qcount == 0
+
+
+# -- the channel -------------------------------------------------------------------------------
+@cython.final
+cdef class Chan:
+    """A Go channel: ``make(chan T, size)``. The struct's fields are Go's hchan.
+
+    Send, receive and close follow runtime/chan.go step by step; ``ch.hchan`` is a live
+    read-only view of the struct.
+    """
+
+    def __init__(self, size=0, elemtype=None):
+        makechan(self, elemtype, size)
+
+    def __dealloc__(self):
+        # A channel is kept alive by the sudogs queued on it (sudog.c owns it), so both queues
+        # are empty here.
+        pass
+
+    # -- Go operations ----------------------------------------------------------------------
+    def send(self, v):
+        """``c <- v``: blocks until a receiver takes v or there is room in the buffer.
+        Panics "send on closed channel" if the channel is closed, or closes while we wait."""
+        chansend(self, v, True)
+
+    def recv(self):
+        """``<-c``: the next value; on a closed, drained channel the zero value."""
+        cdef bint received
+        return chanrecv(self, True, &received, NULL)
+
+    def recv_ok(self):
+        """``v, ok := <-c``: ok is False only for the zero value of a closed, drained channel."""
+        cdef bint received
+        v = chanrecv(self, True, &received, NULL)
+        return (v, received)
+
+    def try_send(self, v):
+        """``select { case c <- v: return True; default: return False }`` (selectnbsend)."""
+        return chansend(self, v, False) == 1
+
+    def try_recv(self):
+        """``select { case v, ok := <-c: ...; default: }``: (v, ok), or None if it would block."""
+        cdef bint received, selected
+        v = chanrecv(self, False, &received, &selected)
+        if not selected:
+            return None
+        return (v, received)
+
+    def close(self):
+        """close(c): wakes every blocked receiver (zero value, ok False) and every blocked sender
+        (which panics "send on closed channel"); buffered values stay receivable."""
+        closechan(self)
+
+    def __len__(self):
+        return self.qcount
+
+    @property
+    def cap(self):
+        return self.dataqsiz
+
+    def __iter__(self):
+        """``for v := range c``: ends when the channel is closed and drained."""
+        return ChanRange.__new__(ChanRange, self)
+
+    # -- looking inside -----------------------------------------------------------------------
+    @property
+    def hchan(self):
+        return HChanView(self)
+
+    def _hchan_field(self, str name):
+        if name == "qcount":
+            return self.qcount
+        if name == "dataqsiz":
+            return self.dataqsiz
+        if name == "buf":
+            return tuple(self.buf)
+        if name == "elemsize":
+            return 0 if self.isnil else elemsize
+        if name == "closed":
+            return self.closed
+        if name == "sendx":
+            return self.sendx
+        if name == "recvx":
+            return self.recvx
+        if name == "elemtype":
+            return self.elemtype
+        if name == "isnil":
+            return self.isnil
+        raise AttributeError(name)
+
+    def _waitq(self, str name):
+        cdef sudog* sg = self.recvq.first if name == "recvq" else self.sendq.first
+        out = []
+        while sg != NULL:
+            out.append((<object>sg.g, <object>sg.elem if sg.elem != NULL else None,
+                        sg.isSelect, sg.success, <object>sg.c if sg.c != NULL else None,
+                        sg.releasetime))
+            sg = sg.next
+        return out
+
+    def _waitq_len(self, str name):
+        return waitq_len(&self.recvq if name == "recvq" else &self.sendq)
+
+    def __repr__(self):
+        if self.isnil:
+            return "<Chan nil>"
+        return (f"<Chan {chan_id(self)} {self.qcount}/{self.dataqsiz}"
+                f"{' closed' if self.closed else ''}>")
+
+
+@cython.final
+cdef class ChanRange:
+    """The iterator of ``for v in ch``: Go's ``for v := range c``."""
+    cdef Chan c
+
+    def __cinit__(self, Chan c):
+        self.c = c
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef bint received
+        v = chanrecv(self.c, True, &received, NULL)
+        if not received:
+            raise StopIteration
+        return v
+
+
+cdef int makechan(Chan c, object elemtype, object size) except -1:
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
+    if size < 0 or size > maxAlloc_slots:
+        raise Panic(E_MAKECHAN_SIZE)
+    c.dataqsiz = size
+    c.elemtype = elemtype
+    c.zero = zero_value(elemtype)
+    c.buf = [c.zero] * c.dataqsiz
+    return 0
+
+
+cdef object zero_value(object elemtype):
+    if elemtype is None:
+        return None
+    if not callable(elemtype):
+        raise TypeError(f"elemtype must be a type (called for the zero value), not {elemtype!r}")
+    return elemtype()
+
+
+cdef int chansend(Chan c, object ep, bint block) except -1:
+    """Send ep on c: 1 if sent, 0 if block is False and the send cannot proceed immediately.
+    A send on a closed channel panics."""
+    cdef Runtime rt
+    cdef Goroutine gp
+    cdef sudog* sg
+    cdef sudog* mysg
+    if c.isnil:
+        if not block:
+            return 0
+        rt = getrt()
+        rt.curg.nilwait = True
+        gopark(rt, waitReasonChanSendNilChan)   # forever
+        throw("unreachable")
+
+    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    if not block and c.closed == 0 and full(c):
+        return 0
+
+    if c.closed != 0:
+        raise Panic(E_SEND_CLOSED)
+
+    sg = dequeue(&c.recvq)
+    if sg != NULL:
+        # Found a waiting receiver. We pass the value we want to send
+        # directly to the receiver, bypassing the channel buffer (if any).
+        send(c, sg, ep)
+        return 1
+
+    if c.qcount < c.dataqsiz:
+        # Space is available in the channel buffer. Enqueue the element to send.
+        chanbuf_put(c, c.sendx, ep)
+        c.sendx += 1
+        if c.sendx == c.dataqsiz:
+            c.sendx = 0
+        c.qcount += 1
+        debug_check(c)
+        return 1
+
+    if not block:
+        return 0
+
+    # Block on the channel. Some receiver will complete our operation for us.
+    rt = getrt()
+    gp = rt.curg
+    mysg = rt.acquireSudog()
+    mysg.releasetime = 0
+    Py_INCREF(ep)
+    mysg.elem = <PyObject*>ep
+    mysg.waitlink = NULL
+    mysg.g = <PyObject*>gp
+    mysg.isSelect = False
+    Py_INCREF(c)
+    mysg.c = <PyObject*>c
+    gp.waiting = mysg
+    gp.param = NULL
+    enqueue(&c.sendq, mysg)
+    debug_check(c)
+    try:
+        gopark(rt, waitReasonChanSend)
+    except BaseException:
+        abandon(rt, &c.sendq, mysg)
+        raise
+
+    # someone woke us up.
+    if mysg != gp.waiting:
+        throw("G waiting list is corrupted")
+    gp.waiting = NULL
+    cdef bint closed = not mysg.success
+    gp.param = NULL
+    Py_CLEAR(mysg.c)
+    rt.releaseSudog(mysg)
+    if closed:
+        if c.closed == 0:
+            throw("chansend: spurious wakeup")
+        raise Panic(E_SEND_CLOSED)
+    return 1
+
+
+cdef void abandon(Runtime rt, waitq* q, sudog* mysg) noexcept:
+    """An exception was thrown into a goroutine parked on q (a fatal error of the program, or
+    teardown): take its sudog off the queue if no one dequeued it, and release it."""
+    cdef Goroutine gp = <Goroutine>mysg.g
+    if gp.param == NULL:
+        dequeueSudoG(q, mysg)
+    gp.waiting = NULL
+    gp.param = NULL
+    Py_CLEAR(mysg.elem)
+    Py_CLEAR(mysg.c)
+    mysg.next = mysg.prev = NULL
+    try:
+        rt.releaseSudog(mysg)
+    except BaseException:
+        pass   # a dirty sudog only fails releaseSudog's checks; nothing else to undo
+
+
+cdef inline int send(Chan c, sudog* sg, object ep) except -1:
+    """send processes a send operation on an empty channel c.
+    The value ep sent by the sender is handed to the receiver sg, which is then woken up to go
+    on its merry way. sg must already be dequeued from c. Buffer indices are untouched."""
+    cdef Goroutine gp = <Goroutine>sg.g
+    Py_INCREF(ep)
+    Py_XDECREF(sg.elem)
+    sg.elem = <PyObject*>ep      # sendDirect: the receiver reads it from its sudog
+    gp.param = sg
+    sg.success = True
+    if sg.releasetime != 0:
+        sg.releasetime = gp.rt.nanotime()
+    goready(gp)
+    debug_check(c)
+    return 0
+
+
+cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
+    """Receive on c and return the value; *received is False for a closed channel's zero value.
+    If block is False and no elements are available, *selected is False (if given)."""
+    cdef Runtime rt
+    cdef Goroutine gp
+    cdef sudog* sg
+    cdef sudog* mysg
+    if selected != NULL:
+        selected[0] = True
+    received[0] = False
+    if c.isnil:
+        if not block:
+            selected[0] = False
+            return None
+        rt = getrt()
+        rt.curg.nilwait = True
+        gopark(rt, waitReasonChanReceiveNilChan)   # forever
+        throw("unreachable")
+
+    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    if not block and empty(c):
+        if c.closed == 0:
+            selected[0] = False
+            return c.zero
+        # The channel is irreversibly closed. Nothing can have arrived since: one goroutine runs
+        # at a time. It is closed and empty: the zero value, not received.
+        return c.zero
+
+    if c.closed != 0:
+        if c.qcount == 0:
+            return c.zero
+        # The channel has been closed, but the channel's buffer have data.
+    else:
+        # Just found waiting sender with not closed.
+        sg = dequeue(&c.sendq)
+        if sg != NULL:
+            # Found a waiting sender. If buffer is size 0, receive value
+            # directly from sender. Otherwise, receive from head of queue
+            # and add sender's value to the tail of the queue (both map to
+            # the same buffer slot because the queue is full).
+            received[0] = True
+            return recv(c, sg)
+
+    if c.qcount > 0:
+        # Receive directly from queue
+        v = chanbuf_take(c, c.recvx)
+        c.recvx += 1
+        if c.recvx == c.dataqsiz:
+            c.recvx = 0
+        c.qcount -= 1
+        received[0] = True
+        debug_check(c)
+        return v
+
+    if not block:
+        selected[0] = False
+        return c.zero
+
+    # no sender available: block on this channel.
+    rt = getrt()
+    gp = rt.curg
+    mysg = rt.acquireSudog()
+    mysg.releasetime = 0
+    mysg.elem = NULL
+    mysg.waitlink = NULL
+    gp.waiting = mysg
+    mysg.g = <PyObject*>gp
+    mysg.isSelect = False
+    Py_INCREF(c)
+    mysg.c = <PyObject*>c
+    gp.param = NULL
+    enqueue(&c.recvq, mysg)
+    debug_check(c)
+    try:
+        gopark(rt, waitReasonChanReceive)
+    except BaseException:
+        abandon(rt, &c.recvq, mysg)
+        raise
+
+    # someone woke us up
+    if mysg != gp.waiting:
+        throw("G waiting list is corrupted")
+    gp.waiting = NULL
+    cdef bint success = mysg.success
+    if success:
+        v = steal(mysg.elem)
+    else:
+        Py_XDECREF(mysg.elem)
+        v = c.zero
+    mysg.elem = NULL
+    gp.param = NULL
+    Py_CLEAR(mysg.c)
+    rt.releaseSudog(mysg)
+    received[0] = success
+    return v
+
+
+cdef inline object recv(Chan c, sudog* sg):
+    """recv processes a receive operation on a full channel c.
+    There are 2 parts:
+     1. The value sent by the sender sg is put into the channel
+        and the sender is woken up to go on its merry way.
+     2. The value received by the receiver (the current G) is returned.
+    For synchronous channels, both values are the same.
+    For asynchronous channels, the receiver gets its data from
+    the channel buffer and the sender's data is put in the
+    channel buffer.
+    sg must already be dequeued from c."""
+    cdef Goroutine gp = <Goroutine>sg.g
+    cdef PyObject* old
+    if c.dataqsiz == 0:
+        v = steal(sg.elem)      # recvDirect
+    else:
+        # Queue is full. Take the item at the
+        # head of the queue. Make the sender enqueue
+        # its item at the tail of the queue. Since the
+        # queue is full, those are both the same slot.
+        old = LIST_GET(<PyObject*>c.buf, c.recvx)
+        LIST_SET(<PyObject*>c.buf, c.recvx, sg.elem)     # the slot takes the sudog's reference
+        v = steal(old)
+        c.recvx += 1
+        if c.recvx == c.dataqsiz:
+            c.recvx = 0
+        c.sendx = c.recvx  # c.sendx = (c.sendx+1) % c.dataqsiz
+    sg.elem = NULL
+    gp.param = sg
+    sg.success = True
+    if sg.releasetime != 0:
+        sg.releasetime = gp.rt.nanotime()
+    goready(gp)
+    debug_check(c)
+    return v
+
+
+cdef int closechan(Chan c) except -1:
+    cdef sudog* sg
+    cdef Goroutine gp
+    if c.isnil:
+        raise Panic(E_CLOSE_NIL)
+    if c.closed != 0:
+        raise Panic(E_CLOSE_CLOSED)
+    c.closed = 1
+    glist = []
+
+    # release all readers
+    while True:
+        sg = dequeue(&c.recvq)
+        if sg == NULL:
+            break
+        Py_CLEAR(sg.elem)       # the receiver gets the zero value
+        gp = <Goroutine>sg.g
+        if sg.releasetime != 0:
+            sg.releasetime = gp.rt.nanotime()
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # release all writers (they will panic)
+    while True:
+        sg = dequeue(&c.sendq)
+        if sg == NULL:
+            break
+        Py_CLEAR(sg.elem)
+        gp = <Goroutine>sg.g
+        if sg.releasetime != 0:
+            sg.releasetime = gp.rt.nanotime()
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # Ready all Gs now that we've dropped the channel lock (gList is a stack: last in, first out).
+    while glist:
+        goready(glist.pop())
+    debug_check(c)
+    return 0
+
+
+cdef extern from *:
+    """
+    #ifndef CHANEMU_DEBUG
+    #define CHANEMU_DEBUG 0
+    #endif
+    """
+    const int CHANEMU_DEBUG
+
+
+cdef inline int debug_check(Chan c) except -1:
+    """In the debug build (CHANEMU_DEBUG=1): check c's invariants after every operation.
+    A broken invariant is a FatalError naming it."""
+    if CHANEMU_DEBUG:
+        try:
+            check_hchan(c)
+        except AssertionError as e:
+            raise FatalError(f"chanemu: hchan invariant broken: {e}") from e
+    return 0
+
+
+def check_hchan(Chan c):
+    """The file-header invariants, plus the ring's arithmetic and the queues' back pointers."""
+    cdef sudog* sg
+    cdef sudog* prev
+    cdef sudog* w
+    cdef waitq* q
+    cdef Py_ssize_t i, j
+    if c.isnil:
+        return
+    assert 0 <= c.qcount <= c.dataqsiz, f"qcount {c.qcount} dataqsiz {c.dataqsiz}"
+    if c.dataqsiz > 0:
+        assert c.sendx == (c.recvx + c.qcount) % c.dataqsiz, "sendx != recvx + qcount"
+        assert 0 <= c.recvx < c.dataqsiz
+        if c.qcount > 0:
+            assert c.recvq.first == NULL, "qcount > 0 but recvq is not empty"
+        if c.qcount < c.dataqsiz:
+            assert c.sendq.first == NULL, "qcount < dataqsiz but sendq is not empty"
+        for i in range(c.dataqsiz - c.qcount):
+            j = (c.sendx + i) % c.dataqsiz
+            assert c.buf[j] is c.zero, f"slot {j} not cleared"
+    else:
+        assert c.sendx == 0 and c.recvx == 0 and c.qcount == 0
+    for i in range(2):
+        q = &c.sendq if i == 0 else &c.recvq
+        prev = NULL
+        sg = q.first
+        while sg != NULL:
+            assert sg.prev == prev, "broken prev link"
+            assert sg.c == <PyObject*>c, "sudog in queue points at another channel"
+            assert (<Goroutine>sg.g).atomicstatus == _Gwaiting, "a G in a queue is not waiting"
+            w = (<Goroutine>sg.g).waiting
+            while w != NULL and w != sg:
+                w = w.waitlink
+            assert w == sg, "sudog missing from its goroutine's wait list"
+            prev = sg
+            sg = sg.next
+        assert q.last == prev, "waitq.last is not the last sudog"
+    if c.sendq.first != NULL and c.recvq.first != NULL:
+        # Only one goroutine in a select can wait on both queues of a channel.
+        sg = c.sendq.first
+        while sg != NULL:
+            assert sg.isSelect, "senders and receivers both wait on the channel"
+            sg = sg.next
+
+
+cdef Chan make_nilchan():
+    cdef Chan c = Chan.__new__(Chan)
+    makechan(c, None, 0)
+    c.isnil = True
+    return c
+
+
+nilchan = make_nilchan()

@@ -1,0 +1,27 @@
+/* The runtime's clocks: nanotime() as Go's (CLOCK_MONOTONIC, through the vDSO). */
+#ifndef CHANEMU_CLOCK_H
+#define CHANEMU_CLOCK_H
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t chanemu_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Go's cheaprand on 64-bit: wyrand. One seed gives one sequence, the same as the Python twin's. */
+static inline uint32_t chanemu_cheaprand(uint64_t *state)
+{
+    uint64_t s = (*state += 0xa0761d6478bd642fULL);
+    __uint128_t m = (__uint128_t)s * (__uint128_t)(s ^ 0xe7037ed1a0b428dbULL);
+    return (uint32_t)((uint64_t)(m >> 64) ^ (uint64_t)m);
+}
+
+/* cheaprandn: a uniform value in [0, n), Lemire's multiply-shift reduction. */
+static inline uint32_t chanemu_cheaprandn(uint64_t *state, uint32_t n)
+{
+    return (uint32_t)(((uint64_t)chanemu_cheaprand(state) * (uint64_t)n) >> 32);
+}
+#endif

@@ -1,0 +1,771 @@
+# The scheduler of one Go P: the C twin of chanemu/_pycore/proc.py.
+#
+# Mirrors the parts of runtime/proc.go that channels need: the G registry (allgs), a FIFO run
+# queue with runnext, gopark/goready, newproc/goexit0 with a free list of finished goroutines'
+# greenlets (gfput/gfget), acquireSudog/releaseSudog with Go's per-P cache, and checkdead.
+#
+# Invariants (Runtime.check_invariants):
+#   Exactly one G is _Grunning: curg. Every G in runq or runnext is _Grunnable, and every
+#   _Grunnable G is in exactly one of them. allgs holds every G that is not _Gdead.
+#
+# Switching: gopark switches straight from the parking goroutine's greenlet to the next runnable
+# one through greenlet's C API; there is no hub on the hot path. Fatal errors (deadlock, an
+# exception escaping a goroutine) are thrown into the runtime's fatal target: the caller of run(),
+# or goroutine 1 of the thread's default runtime.
+
+cdef extern from "Python.h":
+    PyObject* PyThreadState_GetDict()
+    unsigned long PyThread_get_thread_ident()
+    PyObject* PyEval_GetFrame()
+
+cdef extern from "Python.h":
+    ctypedef struct PyFrameObject
+    int PyFrame_GetLineNumber(PyFrameObject* f)
+
+cdef extern from "clock.h":
+    int64_t chanemu_monotonic_ns() nogil
+    uint32_t chanemu_cheaprand(uint64_t* state) nogil
+    uint32_t chanemu_cheaprandn(uint64_t* state, uint32_t n) nogil
+
+# G status (runtime2.go). Only these four are used; the numbers are Go's.
+cdef enum:
+    _Grunnable = 1
+    _Grunning = 2
+    _Gwaiting = 4
+    _Gdead = 6
+
+cdef enum:
+    SUDOG_CACHE_CAP = 128     # len(p.sudogbuf)
+    GFREE_CAP = 1024          # idle worker greenlets kept for reuse
+
+# waitReason: Go's strings, our numbering (emulate strings, not numbers).
+cdef enum:
+    waitReasonZero = 0
+    waitReasonSleep
+    waitReasonChanReceiveNilChan
+    waitReasonChanSendNilChan
+    waitReasonSelectNoCases
+    waitReasonSelect
+    waitReasonChanReceive
+    waitReasonChanSend
+    waitReasonSyncCondWait
+    waitReasonSyncMutexLock
+    waitReasonSyncRWMutexRLock
+    waitReasonSyncRWMutexLock
+    waitReasonSyncWaitGroupWait
+    waitReasonSemacquire
+    waitReasonCount
+
+WAIT_REASONS = (None, "sleep", "chan receive (nil chan)", "chan send (nil chan)",
+                "select (no cases)", "select", "chan receive", "chan send", "sync.Cond.Wait",
+                "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+                "sync.WaitGroup.Wait", "semacquire")
+STATUS = {_Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
+
+cdef tuple _EMPTY = ()
+
+
+cdef class Goroutine:
+    """A goroutine (Go's g). Each goroutine has exactly one handle: this object."""
+
+    def __init__(self):
+        raise TypeError("goroutines are made by go(), not by Goroutine()")
+
+    @property
+    def status(self):
+        return STATUS[self.atomicstatus]
+
+    @property
+    def wait_reason(self):
+        return WAIT_REASONS[self.waitreason] if self.atomicstatus == _Gwaiting else None
+
+    @property
+    def wait_since(self):
+        """Runtime clock (ns) when the goroutine parked, or 0 when it is not waiting."""
+        return self.waitsince if self.atomicstatus == _Gwaiting else 0
+
+    @property
+    def parent_goid(self):
+        return self.parentGoid
+
+    @property
+    def start_function(self):
+        return self.startfn
+
+    @property
+    def runtime(self):
+        return self.rt
+
+    @property
+    def creation_site(self):
+        """(filename, lineno, function) of the go() call, or None for goroutine 1."""
+        return site_tuple(self.gopc)
+
+    @property
+    def created_by(self):
+        s = site_tuple(self.gopc)
+        if s is None:
+            return None
+        return f"{s[2]} at {s[0]}:{s[1]}"
+
+    @property
+    def waiting_on(self):
+        if self.atomicstatus != _Gwaiting:
+            return ()
+        if self.nilwait:
+            return (nilchan,)
+        out = []
+        cdef sudog* sg = self.waiting
+        while sg != NULL:
+            if sg.c != NULL and <object>sg.c not in out:
+                out.append(<object>sg.c)
+            sg = sg.waitlink
+        return tuple(out)
+
+    @property
+    def frame(self):
+        """The goroutine's innermost Python frame (None if it has not started or has ended)."""
+        if self.atomicstatus == _Grunning:
+            return sys._getframe(1)
+        if self.gr is None:
+            return None
+        return self.gr.gr_frame
+
+    def stack(self):
+        from chanemu import _traceback
+        return _traceback.format_goroutine(self)
+
+    @staticmethod
+    def current():
+        return getrt().curg
+
+    def __repr__(self):
+        return f"<Goroutine {self.goid} [{self.wait_reason or self.status}]>"
+
+
+cdef object site_tuple(object gopc):
+    if gopc is None:
+        return None
+    code, line, mod = gopc
+    return (code.co_filename, line, f"{mod}.{code.co_qualname}")
+
+
+cdef class Runtime:
+    """One emulated Go program: its goroutines, its P's run queue and sudog cache, its clock."""
+
+    def __cinit__(self, seed=None, clock="real"):
+        if clock not in ("real", "virtual"):
+            raise ValueError(f"clock must be 'real' or 'virtual', not {clock!r}")
+        if seed is None:
+            seed = int.from_bytes(os.urandom(8), "little")
+        elif isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
+        self.randstate = <uint64_t>(seed & 0xFFFFFFFFFFFFFFFF)
+        self.clock = clock
+        self.virtual = clock == "virtual"
+        self.allgs = {}
+        self.gfree = []
+        self.runqcap = 64
+        self.runq = <PyObject**>PyMem_Malloc(self.runqcap * sizeof(PyObject*))
+        if self.runq == NULL:
+            raise MemoryError()
+        self.thread_ident = PyThread_get_thread_ident()
+
+    def __dealloc__(self):
+        cdef sudog* s
+        cdef int i
+        PyMem_Free(self.runq)
+        for i in range(self.nsudogcache):
+            PyMem_Free(self.sudogcache[i])
+        while self.central != NULL:
+            s = self.central
+            self.central = s.next
+            PyMem_Free(s)
+
+    # -- clock ------------------------------------------------------------------------------
+    cpdef int64_t nanotime(self):
+        if self.virtual:
+            return self.vnow
+        return chanemu_monotonic_ns()
+
+    # -- registry ---------------------------------------------------------------------------
+    def goroutines(self):
+        return list(self.allgs.values())
+
+    def num_goroutine(self):
+        return len(self.allgs)
+
+    def cheaprandn(self, uint32_t n):
+        """A value in [0, n) from the runtime's seeded generator (Go's cheaprandn)."""
+        return chanemu_cheaprandn(&self.randstate, n)
+
+    # -- run queue --------------------------------------------------------------------------
+    cdef int runqput(self, Goroutine gp, bint next) except -1:
+        """Put gp on the run queue; with next, into runnext, kicking the old runnext to the tail."""
+        cdef Goroutine old
+        if next:
+            old = self.runnext
+            self.runnext = gp
+            if old is None:
+                return 0
+            gp = old
+        if self.runqsize == self.runqcap:
+            self.runqgrow()
+        self.runq[(self.runqhead + self.runqsize) % self.runqcap] = <PyObject*>gp
+        self.runqsize += 1
+        return 0
+
+    cdef int runqgrow(self) except -1:
+        cdef Py_ssize_t n = self.runqcap * 2, i
+        cdef PyObject** q = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
+        if q == NULL:
+            raise MemoryError()
+        for i in range(self.runqsize):
+            q[i] = self.runq[(self.runqhead + i) % self.runqcap]
+        PyMem_Free(self.runq)
+        self.runq = q
+        self.runqhead = 0
+        self.runqcap = n
+        return 0
+
+    cdef Goroutine runqget(self):
+        cdef Goroutine gp = self.runnext
+        if gp is not None:
+            self.runnext = None
+            return gp
+        if self.runqsize == 0:
+            return None
+        gp = <Goroutine>self.runq[self.runqhead]
+        self.runqhead = (self.runqhead + 1) % self.runqcap
+        self.runqsize -= 1
+        return gp
+
+    cdef void runqremove(self, Goroutine gp):
+        """Take gp off the run queue (only when a fatal error is thrown into a runnable G)."""
+        cdef Py_ssize_t i, j
+        if self.runnext is gp:
+            self.runnext = None
+            return
+        for i in range(self.runqsize):
+            if self.runq[(self.runqhead + i) % self.runqcap] == <PyObject*>gp:
+                for j in range(i, self.runqsize - 1):
+                    self.runq[(self.runqhead + j) % self.runqcap] = \
+                        self.runq[(self.runqhead + j + 1) % self.runqcap]
+                self.runqsize -= 1
+                return
+
+    def runq_snapshot(self):
+        """The runnable Gs in the order they will run (runnext first)."""
+        cdef Py_ssize_t i
+        out = [] if self.runnext is None else [self.runnext]
+        for i in range(self.runqsize):
+            out.append(<object>self.runq[(self.runqhead + i) % self.runqcap])
+        return out
+
+    # -- sudog cache (proc.go acquireSudog / releaseSudog) ------------------------------------
+    cdef sudog* acquireSudog(self) except NULL:
+        cdef sudog* s
+        if self.nsudogcache == 0:
+            # First, try to grab a batch from central cache.
+            while self.nsudogcache < SUDOG_CACHE_CAP // 2 and self.central != NULL:
+                s = self.central
+                self.central = s.next
+                s.next = NULL
+                self.sudogcache[self.nsudogcache] = s
+                self.nsudogcache += 1
+            # If the central cache is empty, allocate a new one.
+            if self.nsudogcache == 0:
+                s = <sudog*>PyMem_Malloc(sizeof(sudog))
+                if s == NULL:
+                    raise MemoryError()
+                memset(s, 0, sizeof(sudog))
+                self.sudogcache[0] = s
+                self.nsudogcache = 1
+                self.sudogs_allocated += 1
+        self.nsudogcache -= 1
+        s = self.sudogcache[self.nsudogcache]
+        if s.elem != NULL:
+            throw("acquireSudog: found s.elem != nil in cache")
+        return s
+
+    cdef int releaseSudog(self, sudog* s) except -1:
+        cdef sudog* first
+        cdef sudog* last
+        cdef sudog* p
+        if s.elem != NULL:
+            throw("runtime: sudog with non-nil elem")
+        if s.isSelect:
+            throw("runtime: sudog with non-false isSelect")
+        if s.next != NULL:
+            throw("runtime: sudog with non-nil next")
+        if s.prev != NULL:
+            throw("runtime: sudog with non-nil prev")
+        if s.waitlink != NULL:
+            throw("runtime: sudog with non-nil waitlink")
+        if s.c != NULL:
+            throw("runtime: sudog with non-nil c")
+        if self.curg is not None and self.curg.param != NULL:
+            throw("runtime: releaseSudog with non-nil gp.param")
+        s.g = NULL
+        if self.nsudogcache == SUDOG_CACHE_CAP:
+            # Transfer half of local cache to the central cache.
+            first = last = NULL
+            while self.nsudogcache > SUDOG_CACHE_CAP // 2:
+                self.nsudogcache -= 1
+                p = self.sudogcache[self.nsudogcache]
+                if first == NULL:
+                    first = p
+                else:
+                    last.next = p
+                last = p
+            last.next = self.central
+            self.central = first
+        self.sudogcache[self.nsudogcache] = s
+        self.nsudogcache += 1
+        return 0
+
+    def sudogs_cached(self):
+        cdef long long n = self.nsudogcache
+        cdef sudog* s = self.central
+        while s != NULL:
+            n += 1
+            s = s.next
+        return n
+
+    # -- invariants ---------------------------------------------------------------------------
+    def check_invariants(self):
+        """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
+        cdef Goroutine g
+        cdef sudog* sg
+        running = [g for g in self.allgs.values() if g.atomicstatus == _Grunning]
+        if self.curg is not None and not self.dead:
+            assert running == [self.curg], f"running {running}, curg {self.curg}"
+        queued = self.runq_snapshot()
+        assert len(set(map(id, queued))) == len(queued), "a G is queued twice"
+        for g in queued:
+            assert g.atomicstatus == _Grunnable, f"{g} queued but not runnable"
+        nrunnable = sum(1 for g in self.allgs.values() if g.atomicstatus == _Grunnable)
+        assert nrunnable == len(queued), f"{nrunnable} runnable, {len(queued)} queued"
+        for g in self.allgs.values():
+            assert g.atomicstatus != _Gdead, f"dead {g} in allgs"
+            sg = g.waiting
+            while sg != NULL:
+                assert sg.g == <PyObject*>g, "sudog on g.waiting belongs to another G"
+                if sg.c != NULL and g.atomicstatus == _Gwaiting:
+                    check_hchan(<Chan>sg.c)
+                sg = sg.waitlink
+
+
+cdef int throw(str msg) except -1:
+    """runtime.throw: an internal invariant broke. Not recoverable, never expected."""
+    raise FatalError(msg)
+
+
+# -- the runtime of this thread ------------------------------------------------------------
+# The thread's runtime lives in its thread-state dict. The last dict looked up is cached with a
+# strong reference, so its address cannot be reused by another thread while it is cached.
+cdef str _RT_KEY = "chanemu._core.runtime"
+cdef PyObject* _cache_dict = NULL
+cdef Runtime _cache_rt = None
+
+
+cdef inline Runtime getrt():
+    """The calling thread's current runtime, creating the default runtime on first use."""
+    cdef PyObject* d = PyThreadState_GetDict()
+    if d == _cache_dict and d != NULL:
+        return _cache_rt
+    return getrt_slow(d)
+
+
+cdef Runtime getrt_slow(PyObject* d):
+    global _cache_dict, _cache_rt
+    if d == NULL:
+        raise RuntimeError("chanemu: no thread state")
+    rt = (<dict>d).get(_RT_KEY)
+    if rt is None:
+        rt = default_runtime()
+        (<dict>d)[_RT_KEY] = rt
+    Py_INCREF(<object>d)
+    Py_XDECREF(_cache_dict)
+    _cache_dict = d
+    _cache_rt = rt
+    return rt
+
+
+cdef void set_thread_rt(object rt):
+    """Make rt (or no runtime, for None) the calling thread's current runtime."""
+    global _cache_dict, _cache_rt
+    cdef PyObject* d = PyThreadState_GetDict()
+    if rt is None:
+        (<dict>d).pop(_RT_KEY, None)
+    else:
+        (<dict>d)[_RT_KEY] = rt
+    Py_XDECREF(_cache_dict)
+    _cache_dict = NULL
+    _cache_rt = None
+
+
+cdef Runtime thread_rt_or_none():
+    cdef PyObject* d = PyThreadState_GetDict()
+    return (<dict>d).get(_RT_KEY)
+
+
+cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long parent, object gopc):
+    cdef Goroutine gp = Goroutine.__new__(Goroutine)
+    rt.goidgen += 1
+    gp.goid = rt.goidgen
+    gp.atomicstatus = _Grunnable
+    gp.parentGoid = parent
+    gp.gopc = gopc
+    gp.startfn = fn
+    gp.args = args
+    gp.kwargs = kwargs
+    gp.rt = rt
+    rt.allgs[gp.goid] = gp
+    return gp
+
+
+cdef Runtime default_runtime():
+    cdef Runtime rt = Runtime()
+    cdef Goroutine g1 = newg(rt, None, _EMPTY, None, 0, None)
+    g1.gr = greenlet.getcurrent()
+    g1.atomicstatus = _Grunning
+    rt.curg = g1
+    rt.fatal_target = g1.gr
+    return rt
+
+
+cdef inline bint is_current_greenlet(object gr):
+    cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
+    cdef bint same = <PyObject*>cur == <PyObject*>gr
+    Py_XDECREF(<PyObject*>cur)
+    return same
+
+
+cdef int check_current(Runtime rt) except -1:
+    """The caller must be the runtime's running goroutine: a foreign greenlet cannot park."""
+    if not is_current_greenlet(rt.curg.gr):
+        raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
+                           "this thread's runtime")
+    return 0
+
+
+# -- park and ready ------------------------------------------------------------------------
+cdef int gopark(Runtime rt, int reason) except -1:
+    """Park the current goroutine with a wait reason and run others until goready(gp).
+
+    The caller has already queued gp's sudogs (if any). On an exception thrown into the parked
+    goroutine (a fatal error of the program, GreenletExit at teardown) gp is running again and
+    the caller must undo its queueing.
+    """
+    cdef Goroutine gp = rt.curg
+    if gp.atomicstatus != _Grunning:
+        throw("gopark: bad g status")
+    check_current(rt)
+    gp.waitreason = reason
+    gp.waitsince = rt.nanotime()
+    gp.atomicstatus = _Gwaiting
+    try:
+        schedule(rt)
+    except BaseException:
+        unpark(rt, gp)
+        raise
+    return 0
+
+
+cdef void unpark(Runtime rt, Goroutine gp):
+    """An exception was thrown into parked gp: make it the running G again."""
+    if gp.atomicstatus == _Grunnable:
+        rt.runqremove(gp)
+    gp.atomicstatus = _Grunning
+    gp.waitreason = waitReasonZero
+    gp.nilwait = False
+    rt.curg = gp
+
+
+cdef inline int goready(Goroutine gp) except -1:
+    """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true))."""
+    cdef Runtime rt = gp.rt
+    if rt is not getrt():
+        raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime; a channel "
+                           "cannot be shared between runtimes (threads or run() calls)")
+    if gp.atomicstatus != _Gwaiting:
+        throw("bad g->status in ready")
+    gp.atomicstatus = _Grunnable
+    return rt.runqput(gp, True)
+
+
+cdef int schedule(Runtime rt) except -1:
+    """Switch from the current (no longer running) G to the next runnable one.
+
+    Returns 0 when the current G is switched back to, or -1 with an exception thrown into it.
+    If nothing can run, the program is deadlocked: findrunnable delivers the fatal error.
+    """
+    cdef Goroutine gp = rt.runqget()
+    if gp is None:
+        # Nothing can run. The fatal error goes to the fatal target; if we are switched back to
+        # after that (default runtime: goroutine 1 took it and later readied us), carry on.
+        return findrunnable(rt)
+    return execute(rt, gp)
+
+
+cdef int execute(Runtime rt, Goroutine gp) except -1:
+    """Make gp the running G and switch to its greenlet (a worker's, if gp is new).
+
+    A fresh greenlet starts with the Python recursion depth of the greenlet that starts it, so
+    fresh ones are started from g0, whose stack stays shallow (as Go starts goroutines from the
+    scheduler's g0 stack); otherwise a chain of goroutines, each started by the previous one's
+    park, would run out of recursion depth.
+    """
+    gp.atomicstatus = _Grunning
+    rt.curg = gp
+    gr = gp.gr
+    if gr is None:
+        gr = gp.gr = gfget(rt)
+    if not PyGreenlet_STARTED(<PyGreenlet*>gr):
+        if rt.g0 is None:
+            rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+        gr = rt.g0
+    PyGreenlet_Switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    return 0
+
+
+def _g0_loop(*_):
+    """g0: starts fresh goroutine greenlets from a shallow stack (see execute)."""
+    cdef Runtime rt = getrt()
+    try:
+        while True:
+            PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
+    except GreenletExit:
+        return None
+
+
+cdef int findrunnable(Runtime rt) except -1:
+    """Every goroutine is blocked and nothing can wake one: Go's checkdead."""
+    if rt.dead:
+        raise GreenletExit()
+    if not rt.allgs:
+        return raise_fatal(rt, FatalError(E_GOEXIT_DEADLOCK, ""))
+    from chanemu import _traceback
+    return raise_fatal(rt, Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines())))
+
+
+cdef int raise_fatal(Runtime rt, object exc) except -1:
+    """Deliver a fatal error (deadlock, a goroutine's crash) to the program's fatal target.
+
+    In a run() program that is the caller of run(); in the default runtime it is goroutine 1,
+    which takes the error inside its blocking call and runs on. Returns 0 if this greenlet is
+    later switched back to (it was readied, or reused from the free list).
+    """
+    cdef Goroutine g1
+    target = rt.fatal_target
+    if is_current_greenlet(target):
+        raise exc
+    g1 = rt.allgs.get(1)
+    if g1 is not None and g1.gr is target:
+        rt.curg = g1
+    exctype = type(exc)
+    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc, NULL)
+    return 0
+
+
+# -- goroutine lifecycle ---------------------------------------------------------------------
+cdef object gfget(Runtime rt):
+    """A greenlet to run a new goroutine: an idle one from the free list, or a fresh one."""
+    if rt.gfree:
+        return rt.gfree.pop()
+    return greenlet.greenlet(_worker, parent=rt.fatal_target)
+
+
+def _worker(*_):
+    """Body of a worker greenlet: run goroutines one after another (gfput/gfget reuse it).
+
+    Switched to when rt.curg is the G to run: new, or reusing this greenlet from the free list.
+    """
+    cdef Runtime rt = getrt()
+    cdef Goroutine gp = rt.curg
+    try:
+        while gp is not None:
+            rt = gp.rt
+            try:
+                if gp.kwargs:
+                    gp.startfn(*gp.args, **gp.kwargs)
+                else:
+                    gp.startfn(*gp.args)
+            except GoExit:
+                pass
+            except BaseException as e:
+                if rt.dead and isinstance(e, GreenletExit):
+                    return None
+                gp = crash(rt, gp, e)
+                continue
+            gp = goexit0(rt, gp)
+    except GreenletExit:
+        # The program ended and its goroutines are being discarded.
+        return None
+    return None
+
+
+cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
+    """An exception escaped goroutine gp: the program dies of it, as of a panic in Go.
+
+    Returns the next G to run on this worker greenlet if the program goes on (default runtime).
+    """
+    site = site_tuple(gp.gopc)
+    where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
+    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    gp.atomicstatus = _Gdead
+    rt.allgs.pop(gp.goid, None)
+    gp.gr = None
+    gp.startfn = gp.args = gp.kwargs = None
+    gfput_current(rt)
+    raise_fatal(rt, exc)
+    return rt.curg
+
+
+cdef void gfput_current(Runtime rt):
+    if len(rt.gfree) < GFREE_CAP:
+        rt.gfree.append(greenlet.getcurrent())
+
+
+cdef Goroutine goexit0(Runtime rt, Goroutine gp):
+    """gp's function returned: gp is dead. Returns the next G to run on this worker, or None
+    when the worker greenlet should end (its end then switches to rt.curg's greenlet)."""
+    cdef Goroutine nxt
+    gp.atomicstatus = _Gdead
+    gp.waitreason = waitReasonZero
+    del rt.allgs[gp.goid]
+    gp.gr = None
+    gp.startfn = gp.args = gp.kwargs = None
+    nxt = rt.runqget()
+    if nxt is None:
+        # Park this worker on the free list, then report the deadlock. We come back here only
+        # when a new goroutine reuses this greenlet; rt.curg is that goroutine.
+        gfput_current(rt)
+        findrunnable(rt)
+        return rt.curg
+    nxt.atomicstatus = _Grunning
+    rt.curg = nxt
+    me = greenlet.getcurrent()
+    if nxt.gr is None:
+        # A new goroutine: run it right here, no switch needed.
+        nxt.gr = me
+        return nxt
+    if len(rt.gfree) >= GFREE_CAP:
+        # Free list full: end this greenlet. Its end switches to its parent, so make that nxt's.
+        me.parent = nxt.gr
+        return None
+    rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
+    PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
+    return rt.curg
+
+
+cdef object caller_site():
+    """(code, line, module) of the innermost Python frame: where go() was called."""
+    cdef PyFrameObject* f = <PyFrameObject*>PyEval_GetFrame()
+    if f == NULL:
+        return None
+    frame = <object><PyObject*>f
+    return (frame.f_code, PyFrame_GetLineNumber(f), frame.f_globals.get("__name__", "?"))
+
+
+def go(fn, *args, **kwargs):
+    """go fn(*args, **kwargs): start a goroutine; returns its handle.
+
+    As Go's newproc does, the new goroutine goes into runnext: it runs next when the caller
+    blocks or yields.
+    """
+    if not callable(fn):
+        raise TypeError(f"go: {type(fn).__name__!r} object is not callable")
+    cdef Runtime rt = getrt()
+    if rt.dead:
+        raise RuntimeError("chanemu: the program has ended")
+    gp = newg(rt, fn, args, kwargs, rt.curg.goid, caller_site())
+    rt.runqput(gp, True)
+    return gp
+
+
+def gosched():
+    """runtime.Gosched: the caller goes to the tail; everything runnable now runs first."""
+    cdef Runtime rt = getrt()
+    cdef Goroutine gp = rt.curg
+    if rt.runnext is None and rt.runqsize == 0:
+        return
+    check_current(rt)
+    gp.atomicstatus = _Grunnable
+    rt.runqput(gp, False)
+    try:
+        schedule(rt)
+    except BaseException:
+        unpark(rt, gp)
+        raise
+
+
+def goexit():
+    """runtime.Goexit: end the calling goroutine (its finally blocks run)."""
+    raise GoExit()
+
+
+def run(main, *args, seed=None, clock="real", **kwargs):
+    """Run main(*args, **kwargs) as goroutine 1 of a fresh runtime and return its result.
+
+    The program ends when main returns; goroutines still parked are discarded (their greenlets
+    unwind with GreenletExit). A deadlock or an exception escaping a goroutine comes out of run().
+    """
+    if not callable(main):
+        raise TypeError(f"run: {type(main).__name__!r} object is not callable")
+    prev = thread_rt_or_none()
+    if prev is not None and (<Runtime>prev).is_run:
+        raise RuntimeError("chanemu: run() called inside a running program (run() does not nest)")
+    cdef Runtime rt = Runtime(seed, clock)
+    rt.is_run = True
+    rt.fatal_target = greenlet.getcurrent()
+    cdef Goroutine g1 = newg(rt, main, args, kwargs, 0, None)
+    g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
+    g1.atomicstatus = _Grunning
+    rt.curg = g1
+    set_thread_rt(rt)
+    try:
+        return g1.gr.switch()
+    finally:
+        set_thread_rt(prev)
+        teardown(rt)
+
+
+def _main_body(*_):
+    cdef Runtime rt = getrt()
+    cdef Goroutine g1 = rt.curg
+    try:
+        if g1.kwargs:
+            return g1.startfn(*g1.args, **g1.kwargs)
+        return g1.startfn(*g1.args)
+    except GoExit:
+        # main called runtime.Goexit: the others run on; the program ends in a fatal error.
+        nxt = goexit0(rt, g1)
+        if nxt is None:
+            return None
+        return _worker()
+
+
+cdef int teardown(Runtime rt) except -1:
+    """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
+    cdef Goroutine g
+    rt.dead = True
+    grs = [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
+    if rt.g0 is not None:
+        grs.append(rt.g0)
+    rt.gfree = []
+    rt.g0 = None
+    rt.runqsize = 0
+    rt.runnext = None
+    for gr in grs:
+        if not gr.dead and not is_current_greenlet(gr):
+            try:
+                gr.throw(GreenletExit)
+            except GreenletExit:
+                pass
+    for g in rt.allgs.values():
+        g.atomicstatus = _Gdead
+        g.gr = None
+    rt.allgs.clear()
+    return 0
