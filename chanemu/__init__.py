@@ -11,7 +11,7 @@ from ._errors import Panic, FatalError, Deadlock
 
 __version__ = "0.1.0"
 
-_PUBLIC = ("Chan", "nilchan", "go", "run", "Goroutine")
+_PUBLIC = ("Chan", "nilchan", "go", "run", "Goroutine", "select")
 
 
 def _import_core(name):
@@ -48,9 +48,8 @@ def _set_impl(name):
     g = globals()
     for n in _PUBLIC:
         g[n] = getattr(_impl, n)
-    for n in ("select", "recv", "send"):
-        if hasattr(_impl, n):
-            g[n] = getattr(_impl, n)
+    g["send"] = _impl.SendCase     # send(c, v): a select case
+    g["recv"] = _impl.RecvCase     # recv(c): a select case
     return _impl
 
 

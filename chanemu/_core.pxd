@@ -17,7 +17,6 @@ cdef struct sudog:
     bint success           # woken by a delivered value (True) or by close (False)
     sudog* waitlink        # g.waiting list, in lock order
     PyObject* c            # owned: the channel
-    int casi               # the select case this sudog stands for
 
 
 cdef struct waitq:
@@ -93,4 +92,5 @@ cdef class Chan:
     cdef waitq recvq            # list of recv waiters
     cdef waitq sendq            # list of send waiters
     cdef bint isnil
+    cdef readonly long long serial   # creation order: select's lock order (Go: the address)
     cdef object __weakref__

@@ -51,7 +51,7 @@ The article's Go program counts one more goroutine throughout: its pprof HTTP se
 none. Each goroutine sends its heartbeat number, where the article sends 1, so you can tell the
 values apart.
 
-twin: %(impl)s   heartbeats: %(n)s, every %(every)s
+Running on %(impl)s: %(n)s heartbeats, %(every)s.
 """
 
 _SEND_LEAKY = "            ch <- i                  // blocks forever once the 5 slots are full"
@@ -81,11 +81,9 @@ def sleep(seconds):
 
 
 def program(heartbeats, every, fixed, write=sys.stdout.write):
-    """The article's main(), run as goroutine 1 of an emulated program; returns the channel.
-
-    After each heartbeat, ``write`` gets the rest of the heartbeat goroutine's line: ch's hchan.
-    At the end it shows the channel and the goroutines, then returns (so Go's program would exit).
-    """
+    """The article's main(), run as goroutine 1 of an emulated program, with a report: each
+    heartbeat goroutine writes the start of a line (its count) and main ends it with ch's hchan;
+    at the end, the channel and the goroutines. Returns the final goroutine count."""
     ch = chanemu.Chan(CAPACITY, elemtype=int)
     flag = False
 
@@ -111,7 +109,7 @@ def program(heartbeats, every, fixed, write=sys.stdout.write):
         write(_hchan_line(ch))
 
     _summary(ch, heartbeats, write)
-    return ch
+    return runtime.num_goroutine()
 
 
 def _hchan_line(ch):
@@ -181,8 +179,8 @@ def main(heartbeats=12, every=0.1, fixed=False, out=None):
         impl=("the C extension" if chanemu.IMPL == "c" else
               "the pure-Python twin (CHANEMU_IMPL=python)"),
         n=heartbeats,
-        every=f"{every * 1000:g} ms of wall time (the article: 500 ms)" if every else
-              "no wait (--no-wait)"))
+        every=f"{every * 1000:g} ms of wall time apart (the article: 500 ms)" if every else
+              "no wait between them (--no-wait)"))
     write("\n   #   goroutine count      ch after the heartbeat\n")
     chanemu.run(program, heartbeats, every, fixed, write)
     return 0

@@ -5,12 +5,14 @@ One extension assembled from the sources beside this file:
   proc.pxi   the scheduler of one P: G registry, run queue with runnext, gopark/goready,
              the sudog cache, goroutine free list, deadlock detection
   chan.pxi   hchan, waitq, chansend, chanrecv, send, recv, closechan
+  select.pxi select cases, selectgo with its three passes, the compiler's lowerings
 The structs are declared in _core.pxd. The pure-Python twin, chanemu/_pycore/, mirrors every
 function here under the same name.
 """
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF, Py_XINCREF, Py_CLEAR
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.tuple cimport PyTuple_GET_ITEM
 from libc.string cimport memset
 from libc.stdint cimport int64_t, uint64_t, uint32_t
 
@@ -36,6 +38,7 @@ DEBUG = bool(CHANEMU_DEBUG)
 
 include "proc.pxi"
 include "chan.pxi"
+include "select.pxi"
 
 
 def getg():

@@ -268,7 +268,11 @@ cdef class ChanRange:
         return v
 
 
+cdef long long chan_serials = 0
+
+
 cdef int makechan(Chan c, object elemtype, object size) except -1:
+    global chan_serials
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
     if size < 0 or size > maxAlloc_slots:
@@ -277,6 +281,8 @@ cdef int makechan(Chan c, object elemtype, object size) except -1:
     c.elemtype = elemtype
     c.zero = zero_value(elemtype)
     c.buf = [c.zero] * c.dataqsiz
+    chan_serials += 1
+    c.serial = chan_serials
     return 0
 
 
@@ -647,6 +653,7 @@ cdef Chan make_nilchan():
     cdef Chan c = Chan.__new__(Chan)
     makechan(c, None, 0)
     c.isnil = True
+    c.serial = 0
     return c
 
 

@@ -5,6 +5,7 @@ Exports the narrow interface both twins provide; everything above it is written 
 from .proc import (Goroutine, Runtime, getrt, getg, go, run, gosched, goexit, gopark, goready,
                    throw)
 from .chan import Chan, nilchan, check_hchan
+from .select import select, SendCase, RecvCase
 
 IMPL = "python"
 

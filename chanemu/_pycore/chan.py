@@ -21,6 +21,12 @@ from .proc import (getrt, gopark, goready, throw,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
+import itertools
+
+# Channels' creation serials: select's lock order (Go sorts by hchan address). Shared by the
+# twins' order of creation, so both order a select's cases identically.
+_serials = itertools.count(1)
+
 # Go's maxAlloc on amd64 (1 << 48) over 8-byte slots: the largest buffer makechan accepts.
 maxAlloc = 1 << 48
 elemsize = 8          # a slot holds one object reference
@@ -112,7 +118,7 @@ class Chan:
     view of the struct.
     """
     __slots__ = ("qcount", "dataqsiz", "buf", "closed", "elemtype", "zero", "sendx", "recvx",
-                 "recvq", "sendq", "isnil", "__weakref__")
+                 "recvq", "sendq", "isnil", "serial", "__weakref__")
 
     def __init__(self, size=0, elemtype=None):
         makechan(self, elemtype, size)
@@ -207,6 +213,7 @@ def makechan(c, elemtype, size):
     c.recvq = waitq()
     c.sendq = waitq()
     c.isnil = False
+    c.serial = next(_serials)
 
 
 def zero_value(elemtype):
@@ -529,6 +536,7 @@ class _NilChan(Chan):
     def __init__(self):
         makechan(self, None, 0)
         self.isnil = True
+        self.serial = 0
 
 
 nilchan = _NilChan()

@@ -1,0 +1,294 @@
+"""select, in pure Python: the readable twin of src_c/select.pxi, to hold beside runtime/select.go.
+
+``select(*cases, default=False)`` is lowered the way Go's compiler lowers a select statement
+(cmd/compile/internal/walk/select.go), so wait reasons match Go's:
+  no cases               -> block(): parks forever, "select (no cases)"
+  one case               -> the plain channel operation ("chan receive", "chan send", ...)
+  one case and default   -> selectnbsend / selectnbrecv (a non-blocking operation)
+  otherwise              -> selectgo
+"""
+from .. import _errors
+from .._errors import Panic
+from . import chan as _chan
+from .chan import Chan
+from .proc import (getrt, gopark, throw, waitReasonSelect, waitReasonSelectNoCases)
+
+
+class SendCase:
+    """``case c <- v``: built by ``send(c, v)``; may be reused across selects."""
+    __slots__ = ("c", "elem")
+
+    def __init__(self, c, v):
+        if not isinstance(c, Chan):
+            raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
+        self.c = c
+        self.elem = v
+
+    def __repr__(self):
+        return f"send({self.c!r}, {self.elem!r})"
+
+
+class RecvCase:
+    """``case v, ok := <-c``: built by ``recv(c)``; may be reused across selects."""
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        if not isinstance(c, Chan):
+            raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
+        self.c = c
+
+    def __repr__(self):
+        return f"recv({self.c!r})"
+
+
+def select(*cases, default=False):
+    """Go's select statement (reflect.Select's shape): returns (index, value, ok).
+
+    index is the chosen case's position, or -1 for the default; value, ok are the received value
+    and flag for a receive case, (None, False) for a send case. Among ready cases the choice is
+    uniformly random (the runtime's seeded generator).
+    """
+    for cas in cases:
+        if type(cas) is not SendCase and type(cas) is not RecvCase:
+            raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
+                            f"not {type(cas).__name__}")
+    n = len(cases)
+    if n == 0:
+        if default:
+            return -1, None, False
+        block()
+    if n == 1:
+        cas = cases[0]
+        if type(cas) is SendCase:
+            # selectnbsend, or the plain send of a one-case select
+            if _chan.chansend(cas.c, cas.elem, not default):
+                return 0, None, False
+            return -1, None, False
+        selected, v, ok = _chan.chanrecv(cas.c, not default)
+        if selected:
+            return 0, v, ok
+        return -1, None, False
+    return selectgo(getrt(), cases, not default)
+
+
+def block():
+    """select {}: park forever."""
+    rt = getrt()
+    gopark(rt, waitReasonSelectNoCases)   # forever
+    throw("unreachable")
+
+
+def sortkey(c):
+    """A channel's place in lock order. Go uses the hchan's address; ours is its creation serial,
+    which orders channels the same way in both twins."""
+    return c.serial
+
+
+def selectgo(rt, scases, block):
+    """selectgo implements the select statement. Returns (casi, value, recvOK): casi is -1 only
+    for a non-blocking select that found nothing ready."""
+    ncases = len(scases)
+
+    # generate permuted order
+    pollorder = [0] * ncases
+    norder = 0
+    for i in range(ncases):
+        cas = scases[i]
+        # Omit cases without channels from the poll and lock orders.
+        if cas.c.isnil:
+            continue
+        j = rt.rand.cheaprandn(norder + 1)
+        pollorder[norder] = pollorder[j]
+        pollorder[j] = i
+        norder += 1
+    pollorder = pollorder[:norder]
+
+    # sort the cases by Hchan address to get the locking order.
+    lockorder = heapsort_lockorder(scases, pollorder)
+
+    # pass 1 - look for something already waiting
+    for casi in pollorder:
+        cas = scases[casi]
+        c = cas.c
+        if type(cas) is RecvCase:
+            sg = c.sendq.dequeue()
+            if sg is not None:
+                # can receive from sleeping sender
+                return casi, _chan.recv(c, sg), True
+            if c.qcount > 0:
+                # can receive from buffer
+                v = c.buf[c.recvx]
+                c.buf[c.recvx] = c.zero
+                c.recvx += 1
+                if c.recvx == c.dataqsiz:
+                    c.recvx = 0
+                c.qcount -= 1
+                return casi, v, True
+            if c.closed != 0:
+                # read at end of closed channel
+                return casi, c.zero, False
+        else:
+            if c.closed != 0:
+                # send on closed channel
+                raise Panic(_errors.E_SEND_CLOSED)
+            sg = c.recvq.dequeue()
+            if sg is not None:
+                # can send to a sleeping receiver
+                _chan.send(c, sg, cas.elem)
+                return casi, None, False
+            if c.qcount < c.dataqsiz:
+                # can send to buffer
+                c.buf[c.sendx] = cas.elem
+                c.sendx += 1
+                if c.sendx == c.dataqsiz:
+                    c.sendx = 0
+                c.qcount += 1
+                return casi, None, False
+
+    if not block:
+        return -1, None, False
+
+    # pass 2 - enqueue on all chans
+    gp = rt.curg
+    if gp.waiting is not None:
+        throw("gp.waiting != nil")
+    last = None
+    for casei in lockorder:
+        cas = scases[casei]
+        c = cas.c
+        sg = rt.acquireSudog()
+        sg.g = gp
+        sg.isSelect = True
+        # No stack splits between assigning elem and enqueuing
+        # sg on gp.waiting where copystack can find it.
+        sg.elem = cas.elem if type(cas) is SendCase else None
+        sg.releasetime = 0
+        sg.c = c
+        # Construct waiting list in lock order.
+        if last is None:
+            gp.waiting = sg
+        else:
+            last.waitlink = sg
+        last = sg
+        if type(cas) is SendCase:
+            c.sendq.enqueue(sg)
+        else:
+            c.recvq.enqueue(sg)
+
+    # wait for someone to wake us up
+    gp.param = None
+    try:
+        gopark(rt, waitReasonSelect)
+    except BaseException:
+        abandon_select(rt, gp, scases, lockorder)
+        raise
+    gp.selectDone = 0
+    sg = gp.param
+    gp.param = None
+
+    # pass 3 - dequeue from unsuccessful chans
+    # otherwise they stack up on quiet channels
+    # record the successful case, if any.
+    casi = -1
+    cas = None
+    caseSuccess = False
+    recvd = None
+    sglist = gp.waiting
+    # Clear all elem before unlinking from gp.waiting.
+    sg1 = gp.waiting
+    while sg1 is not None:
+        sg1.isSelect = False
+        if sg1 is sg:
+            recvd = sg1.elem          # the value a sender handed to our receive case
+        sg1.elem = None
+        sg1.c = None
+        sg1 = sg1.waitlink
+    gp.waiting = None
+
+    for casei in lockorder:
+        k = scases[casei]
+        if sg is sglist:
+            # sg has already been dequeued by the G that woke us up.
+            casi = casei
+            cas = k
+            caseSuccess = sglist.success
+        else:
+            c = k.c
+            if type(k) is SendCase:
+                c.sendq.dequeueSudoG(sglist)
+            else:
+                c.recvq.dequeueSudoG(sglist)
+        sgnext = sglist.waitlink
+        sglist.waitlink = None
+        rt.releaseSudog(sglist)
+        sglist = sgnext
+
+    if cas is None:
+        throw("selectgo: bad wakeup")
+
+    if type(cas) is SendCase:
+        if not caseSuccess:
+            # send on closed channel (the channel closed while we waited)
+            raise Panic(_errors.E_SEND_CLOSED)
+        return casi, None, False
+    if caseSuccess:
+        return casi, recvd, True
+    return casi, cas.c.zero, False
+
+
+def abandon_select(rt, gp, scases, lockorder):
+    """An exception was thrown into a goroutine parked in select: undo pass 2."""
+    won = gp.param
+    gp.param = None
+    gp.selectDone = 0
+    sglist = gp.waiting
+    gp.waiting = None
+    for casei in lockorder:
+        k = scases[casei]
+        if sglist is not won:
+            if type(k) is SendCase:
+                k.c.sendq.dequeueSudoG(sglist)
+            else:
+                k.c.recvq.dequeueSudoG(sglist)
+        sgnext = sglist.waitlink
+        sglist.waitlink = None
+        sglist.isSelect = False
+        sglist.elem = None
+        sglist.c = None
+        sglist.next = sglist.prev = None
+        rt.releaseSudog(sglist)
+        sglist = sgnext
+
+
+def heapsort_lockorder(scases, pollorder):
+    """Sort the cases by channel (sortkey) with a heap sort, as Go does: n log n time and a
+    constant footprint. Starts from the pollorder to permute cases on the same channel."""
+    norder = len(pollorder)
+    lockorder = [0] * norder
+    for i in range(norder):
+        j = i
+        # Start with the pollorder to permute cases on the same channel.
+        c = scases[pollorder[i]].c
+        while j > 0 and sortkey(scases[lockorder[(j - 1) // 2]].c) < sortkey(c):
+            k = (j - 1) // 2
+            lockorder[j] = lockorder[k]
+            j = k
+        lockorder[j] = pollorder[i]
+    for i in range(norder - 1, -1, -1):
+        o = lockorder[i]
+        c = scases[o].c
+        lockorder[i] = lockorder[0]
+        j = 0
+        while True:
+            k = j * 2 + 1
+            if k >= i:
+                break
+            if k + 1 < i and sortkey(scases[lockorder[k]].c) < sortkey(scases[lockorder[k + 1]].c):
+                k += 1
+            if sortkey(c) < sortkey(scases[lockorder[k]].c):
+                lockorder[j] = lockorder[k]
+                j = k
+                continue
+            break
+        lockorder[j] = o
+    return lockorder
