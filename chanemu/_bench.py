@@ -438,8 +438,8 @@ def format_table(res):
             elif isinstance(x, dict) and "error" in x:
                 notes.append(f"{wid} on the {_IMPL_NAMES.get(i, i)}: {x['error']}")
     out += [""] + [f"note: {n}" for n in dict.fromkeys(notes)]
-    out.append("Targets are issue 2's, for the C extension. The Go column was measured on this "
-               "project's kind of machine (WORKLOADS.md), not in this run.")
+    out.append("Targets are issue 2's, for the C extension. The Go column was measured on this\n"
+               "project's kind of machine (WORKLOADS.md), not in this run: it is there for scale.")
     return "\n".join(out)
 
 

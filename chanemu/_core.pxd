@@ -71,6 +71,7 @@ cdef class Runtime:
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)
+    cdef int64_t waittime(self) noexcept
     cdef int runqput(self, Goroutine gp, bint next) except -1
     cdef int runqgrow(self) except -1
     cdef Goroutine runqget(self)

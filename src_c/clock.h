@@ -11,6 +11,20 @@ static inline int64_t chanemu_monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The park timestamp (g.waitsince): only dumps read it, in minutes, so the coarse clock
+   (a few ms of resolution, on the same time base, several times cheaper) is plenty. Go sets
+   waitsince lazily, at the first GC that sees the G blocked, for the same reason. */
+static inline int64_t chanemu_coarse_ns(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Go's cheaprand on 64-bit: wyrand. One seed gives one sequence, the same as the Python twin's. */
 static inline uint32_t chanemu_cheaprand(uint64_t *state)
 {

@@ -24,6 +24,7 @@ cdef extern from "Python.h":
 
 cdef extern from "clock.h":
     int64_t chanemu_monotonic_ns() nogil
+    int64_t chanemu_coarse_ns() nogil
     uint32_t chanemu_cheaprand(uint64_t* state) nogil
     uint32_t chanemu_cheaprandn(uint64_t* state, uint32_t n) nogil
 
@@ -187,6 +188,12 @@ cdef class Runtime:
         if self.virtual:
             return self.vnow
         return chanemu_monotonic_ns()
+
+    cdef inline int64_t waittime(self) noexcept:
+        """The clock for g.waitsince: coarse (ms) on the real clock, see clock.h."""
+        if self.virtual:
+            return self.vnow
+        return chanemu_coarse_ns()
 
     # -- registry ---------------------------------------------------------------------------
     def goroutines(self):
@@ -463,7 +470,7 @@ cdef int gopark(Runtime rt, int reason) except -1:
         throw("gopark: bad g status")
     check_current(rt)
     gp.waitreason = reason
-    gp.waitsince = rt.nanotime()
+    gp.waitsince = rt.waittime()
     gp.atomicstatus = _Gwaiting
     try:
         schedule(rt)

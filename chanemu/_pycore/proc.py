@@ -40,6 +40,8 @@ waitReasonSelect = "select"
 waitReasonChanReceive = "chan receive"
 waitReasonChanSend = "chan send"
 
+_COARSE = getattr(_time, "CLOCK_MONOTONIC_COARSE", _time.CLOCK_MONOTONIC)
+
 SUDOG_CACHE_CAP = 128   # len(p.sudogbuf)
 GFREE_CAP = 1024        # finished goroutines kept for reuse (Go's gFree lists; ours are greenlets)
 
@@ -193,6 +195,13 @@ class Runtime:
         if self.clock == "virtual":
             return self.vnow
         return _time.monotonic_ns()
+
+    def waittime(self):
+        """The clock for g.waitsince: coarse (ms) on the real clock. Only dumps read it, in
+        minutes; Go too sets waitsince lazily."""
+        if self.clock == "virtual":
+            return self.vnow
+        return _time.clock_gettime_ns(_COARSE)
 
     # -- goroutines ----------------------------------------------------------------------
     def newg(self, fn, args, kwargs, parent, gopc):
@@ -397,7 +406,7 @@ def gopark(rt, reason):
         throw("gopark: bad g status")
     _check_current(rt)
     gp.waitreason = reason
-    gp.waitsince = rt.nanotime()
+    gp.waitsince = rt.waittime()
     gp.atomicstatus = _Gwaiting
     try:
         schedule(rt)
