@@ -344,14 +344,19 @@ cdef class Runtime:
         """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
         cdef Goroutine g
         cdef sudog* sg
-        running = [g for g in self.allgs.values() if g.atomicstatus == _Grunning]
+        running = []
+        nrunnable = 0
+        for g in self.allgs.values():
+            if g.atomicstatus == _Grunning:
+                running.append(g)
+            elif g.atomicstatus == _Grunnable:
+                nrunnable += 1
         if self.curg is not None and not self.dead:
             assert running == [self.curg], f"running {running}, curg {self.curg}"
         queued = self.runq_snapshot()
         assert len(set(map(id, queued))) == len(queued), "a G is queued twice"
         for g in queued:
             assert g.atomicstatus == _Grunnable, f"{g} queued but not runnable"
-        nrunnable = sum(1 for g in self.allgs.values() if g.atomicstatus == _Grunnable)
         assert nrunnable == len(queued), f"{nrunnable} runnable, {len(queued)} queued"
         for g in self.allgs.values():
             assert g.atomicstatus != _Gdead, f"dead {g} in allgs"

@@ -309,33 +309,50 @@ def test_goroutine_panic_escapes_run(ce):
 
 def test_goroutine_exception_default_runtime(ce):
     """In the default runtime the exception is raised into goroutine 1 at its next yield or
-    blocking call, with the note, and the runtime goes on."""
-    base = ce.runtime.num_goroutine()
+    blocking call, with the note, and the runtime goes on. (In a fresh thread, so a failure
+    cannot leave the test thread's default runtime in a bad state.)"""
     boom = Boom("y")
 
     def bad():
         raise boom
-    g = ce.go(bad)
-    with pytest.raises(Boom) as ei:
-        ce.runtime.gosched()
-    assert ei.value is boom
-    assert any(f"goroutine {g.goid}" in n for n in ei.value.__notes__)
-    assert g.status == "dead"
-    assert ce.runtime.num_goroutine() == base
-    ce.runtime.check_invariants()
 
-    # at a blocking call this time
-    c = ce.Chan()
-    g2 = ce.go(bad)
-    with pytest.raises(Boom):
-        c.recv()
-    assert not c.hchan.recvq
+    def body():
+        assert ce.Goroutine.current().goid == 1
+        g = ce.go(bad)
+        with pytest.raises(Boom) as ei:
+            ce.runtime.gosched()
+        assert ei.value is boom
+        assert any(f"goroutine {g.goid}" in n for n in ei.value.__notes__)
+        assert g.status == "dead"
+        assert ce.runtime.num_goroutine() == 1
+        ce.runtime.check_invariants()
+
+        # at a blocking call this time
+        c = ce.Chan()
+        g2 = ce.go(bad)
+        with pytest.raises(Boom):
+            c.recv()
+        assert not c.hchan.recvq
+        assert ce.runtime.num_goroutine() == 1
+        g3 = ce.go(c.send, "still works")
+        assert c.recv() == "still works"
+        ce.runtime.gosched()
+        assert g2.status == g3.status == "dead"
+        return ce.runtime.num_goroutine()
+    assert in_fresh_thread(body) == 1
+
+
+def test_goroutine_exception_default_runtime_main_thread(ce):
+    """The same in the test thread's own default runtime (the REPL case)."""
+    base = ce.runtime.num_goroutine()
+    g = ce.go(lambda: {}["missing"])
+    with pytest.raises(KeyError) as ei:
+        ce.runtime.gosched()
+    assert any(f"goroutine {g.goid}" in n for n in ei.value.__notes__)
     assert ce.runtime.num_goroutine() == base
-    g3 = ce.go(c.send, "still works")
-    assert c.recv() == "still works"
-    ce.runtime.gosched()
-    assert g2.status == g3.status == "dead"
-    assert ce.runtime.num_goroutine() == base
+    c = ce.Chan(1)
+    ce.go(c.send, 5)
+    assert c.recv() == 5
 
 
 def test_goexit_in_main_with_others_blocked(ce):

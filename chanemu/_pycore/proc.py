@@ -445,7 +445,10 @@ def schedule(rt):
     """
     gp = rt.runqget()
     if gp is None:
-        gp = findrunnable(rt)
+        # Nothing can run. The fatal error goes to the fatal target; if we are switched back to
+        # after that (default runtime: goroutine 1 took it and later readied us), carry on.
+        findrunnable(rt)
+        return
     execute(rt, gp)
 
 
