@@ -30,7 +30,7 @@ subprocess, and prints median ns per operation (min-max) against the targets:
   W2 pingpong_unbuffered   two goroutines, two unbuffered channels; ns per round trip
   W3 prodcons_buffered     one producer, one consumer, capacity 100; ns per item
   W4 select2               2-way select over two unbuffered channels; ns per item
-                           (skipped until chanemu.select exists)
+                           (skipped on a twin without chanemu.select)
   W5 spawn_blocked         fresh process: 100,000 goroutines each parked sending on one unbuffered
                            channel (the article's leak); ns per spawn-and-block, RSS bytes each
   W6 fanin                 8 producers, one consumer, capacity 64; ns per item
@@ -243,7 +243,7 @@ _BY_ID = {w[0]: w for w in WORKLOADS}
 
 
 def has_select():
-    """Whether the active twin has ``select`` (W4 needs it; it is a later issue)."""
+    """Whether the active twin has ``select`` (W4 needs it)."""
     return hasattr(chanemu, "select") and hasattr(chanemu, "recv")
 
 
@@ -284,7 +284,7 @@ def _suite(ids, quick):
             continue
         _, name, fn, _unit = _BY_ID[wid]
         if wid == "W4" and not has_select():
-            out[wid] = {"skipped": "chanemu.select does not exist yet"}
+            out[wid] = {"skipped": "this twin has no chanemu.select"}
             continue
         print(f"  {chanemu.IMPL:>6} {wid} {name} ...", file=sys.stderr, flush=True)
         out[wid] = measure(fn, quick)

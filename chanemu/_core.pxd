@@ -68,6 +68,8 @@ cdef class Runtime:
     cdef bint virtual
     cdef int64_t vnow
     cdef unsigned long thread_ident
+    cdef readonly object timers     # the timer heap (chanemu._timers.TimerHeap)
+    cdef int64_t timer_next         # when of the earliest pending timer (cached)
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)
@@ -78,6 +80,7 @@ cdef class Runtime:
     cdef void runqremove(self, Goroutine gp)
     cdef sudog* acquireSudog(self) except NULL
     cdef int releaseSudog(self, sudog* s) except -1
+    cdef int64_t next_when(self) except? -1
 
 
 cdef class Chan:

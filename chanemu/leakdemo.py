@@ -36,9 +36,11 @@ The program (Go, as in the article; chanemu.leakdemo.program is the same in Pyth
         for { fmt.Println("receive channel message:", <-ch) }
     }()
     for {                            // one heartbeat per tick
+        i := 0
         time.Sleep(tick)
         go func() {
             fmt.Println("goroutine count:", runtime.NumGoroutine())
+            i++
 %(send)s
         }()
     }

@@ -35,6 +35,8 @@ cdef enum:
     _Gwaiting = 4
     _Gdead = 6
 
+cdef int64_t NO_TIMER = 0x7FFFFFFFFFFFFFFF
+
 cdef enum:
     SUDOG_CACHE_CAP = 128     # len(p.sudogbuf)
     GFREE_CAP = 1024          # idle worker greenlets kept for reuse
@@ -171,6 +173,8 @@ cdef class Runtime:
         if self.runq == NULL:
             raise MemoryError()
         self.thread_ident = PyThread_get_thread_ident()
+        self.timers = TimerHeap()
+        self.timer_next = NO_TIMER
 
     def __dealloc__(self):
         cdef sudog* s
@@ -339,6 +343,35 @@ cdef class Runtime:
             s = s.next
         return n
 
+    # -- timers (time.go) ----------------------------------------------------------------------
+    def newtimer(self, f, arg):
+        """A runtime timer that will run f(arg, now) in the scheduler; not yet scheduled."""
+        return Timer(f, arg)
+
+    def addtimer(self, t, int64_t when):
+        self.timers.add(t, when)
+        if when < self.timer_next:
+            self.timer_next = when
+
+    def stoptimer(self, t):
+        was = self.timers.stop(t)
+        self.timer_next = self.next_when()
+        return was
+
+    def resettimer(self, t, int64_t when):
+        was = self.timers.reset(t, when)
+        self.timer_next = self.next_when()
+        return was
+
+    cdef int64_t next_when(self) except? -1:
+        when = self.timers.next_when()
+        return NO_TIMER if when is None else when
+
+    def runtimers(self, int64_t now):
+        """Fire the timers due at now (checkTimers)."""
+        self.timers.run(now)
+        self.timer_next = self.next_when()
+
     # -- invariants ---------------------------------------------------------------------------
     def check_invariants(self):
         """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
@@ -495,6 +528,24 @@ cdef void unpark(Runtime rt, Goroutine gp):
     rt.curg = gp
 
 
+cdef dict WAIT_REASON_INDEX = {r: i for i, r in enumerate(WAIT_REASONS) if r is not None}
+
+
+def park(reason):
+    """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep)."""
+    cdef int i = WAIT_REASON_INDEX.get(reason, -1) if isinstance(reason, str) else -1
+    if i < 0:
+        raise ValueError(f"unknown wait reason {reason!r}")
+    gopark(getrt(), i)
+
+
+def ready(gp):
+    """Make a goroutine parked by park() runnable (goready)."""
+    if not isinstance(gp, Goroutine):
+        raise TypeError(f"ready: expected a Goroutine, got {type(gp).__name__}")
+    goready(<Goroutine>gp)
+
+
 cdef inline int goready(Goroutine gp) except -1:
     """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true))."""
     cdef Runtime rt = gp.rt
@@ -510,14 +561,24 @@ cdef inline int goready(Goroutine gp) except -1:
 cdef int schedule(Runtime rt) except -1:
     """Switch from the current (no longer running) G to the next runnable one.
 
-    Returns 0 when the current G is switched back to, or -1 with an exception thrown into it.
-    If nothing can run, the program is deadlocked: findrunnable delivers the fatal error.
+    Returns 0 when the current G is switched back to. Due timers run first (checkTimers). If
+    nothing can run, findrunnable waits for the next timer or delivers the deadlock.
     """
+    cdef Goroutine me = rt.curg
+    cdef int64_t now
+    if rt.timer_next != NO_TIMER:
+        now = rt.nanotime()
+        if rt.timer_next <= now:
+            rt.runtimers(now)
     cdef Goroutine gp = rt.runqget()
     if gp is None:
-        # Nothing can run. The fatal error goes to the fatal target; if we are switched back to
-        # after that (default runtime: goroutine 1 took it and later readied us), carry on.
-        return findrunnable(rt)
+        gp = findrunnable(rt, False)
+        if gp is None:
+            return 0      # a fatal error was delivered, and later we were readied
+    if gp is me:
+        # Readied while we looked for work (a timer of ours fired): no switch needed.
+        gp.atomicstatus = _Grunning
+        return 0
     return execute(rt, gp)
 
 
@@ -552,14 +613,39 @@ def _g0_loop(*_):
         return None
 
 
-cdef int findrunnable(Runtime rt) except -1:
-    """Every goroutine is blocked and nothing can wake one: Go's checkdead."""
+cdef Goroutine findrunnable(Runtime rt, bint exiting):
+    """Nothing is in the run queue. Wait for the next timer (sleep on the real clock, jump
+    there on the virtual one) and run it, until a goroutine is runnable. With no timers left,
+    every goroutine is blocked for good: Go's checkdead delivers the fatal error; if this
+    greenlet is switched back to after that, return None (when exiting, it went on the free
+    list first and is being reused)."""
+    cdef Goroutine gp
+    cdef int64_t when, d
+    while True:
+        gp = rt.runqget()
+        if gp is not None:
+            return gp
+        when = rt.timer_next
+        if when == NO_TIMER:
+            break
+        if rt.virtual:
+            if when > rt.vnow:
+                rt.vnow = when
+        else:
+            d = when - rt.nanotime()
+            if d > 0:
+                _sleep(d / 1e9)       # idle: the thread sleeps, no spinning
+        rt.runtimers(rt.nanotime())
     if rt.dead:
         raise GreenletExit()
+    if exiting:
+        gfput_current(rt)
     if not rt.allgs:
-        return raise_fatal(rt, FatalError(E_GOEXIT_DEADLOCK, ""))
-    from chanemu import _traceback
-    return raise_fatal(rt, Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines())))
+        raise_fatal(rt, FatalError(E_GOEXIT_DEADLOCK, ""))
+    else:
+        from chanemu import _traceback
+        raise_fatal(rt, Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines())))
+    return None
 
 
 cdef int raise_fatal(Runtime rt, object exc) except -1:
@@ -651,11 +737,10 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     gp.startfn = gp.args = gp.kwargs = None
     nxt = rt.runqget()
     if nxt is None:
-        # Park this worker on the free list, then report the deadlock. We come back here only
-        # when a new goroutine reuses this greenlet; rt.curg is that goroutine.
-        gfput_current(rt)
-        findrunnable(rt)
-        return rt.curg
+        nxt = findrunnable(rt, True)
+        if nxt is None:
+            # This worker went on the free list and a new goroutine reuses it: rt.curg.
+            return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
     me = greenlet.getcurrent()
@@ -780,4 +865,6 @@ cdef int teardown(Runtime rt) except -1:
         g.atomicstatus = _Gdead
         g.gr = None
     rt.allgs.clear()
+    rt.timers.clear()
+    rt.timer_next = NO_TIMER
     return 0

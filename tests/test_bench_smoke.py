@@ -14,7 +14,7 @@ WORKLOAD_IDS = [w[0] for w in _bench.WORKLOADS]
 def test_workload_runs_once(ce, wid):
     _, name, fn, _unit = next(w for w in _bench.WORKLOADS if w[0] == wid)
     if wid == "W4" and not _bench.has_select():
-        pytest.skip("W4 select2 needs chanemu.select (a later issue)")
+        pytest.skip("W4 select2 needs chanemu.select")
     if wid == "W5":
         out = {}
         ns = fn(16, out)

@@ -206,13 +206,12 @@ def test_deadlock_default_runtime_with_others_blocked(ce):
     """Other goroutines asleep too: all are in the dump; after the deadlock they are still
     parked, and can be woken (here by close) and run to completion: the runtime stays usable.
 
-    BUG (pure-Python twin, chanemu/_pycore/proc.py): the last goroutine to park is the one whose
-    schedule() finds nothing runnable; raise_fatal() throws the Deadlock into goroutine 1 from
-    that goroutine's greenlet and leaves the greenlet suspended inside findrunnable(). When the
-    goroutine is woken later, execute() switches back into it, raise_fatal() returns None, and
-    schedule() calls execute(rt, None): AttributeError 'NoneType' object has no attribute
-    'atomicstatus', raised as a crash of that goroutine. Go has no equivalent (a deadlock is
-    fatal there), but API.md promises the default runtime stays usable after a Deadlock.
+    Regression: the last goroutine to park is the one whose schedule() finds nothing runnable;
+    the Deadlock is thrown into goroutine 1 from that goroutine's greenlet, which stays suspended
+    inside findrunnable(). Woken later, it used to come back with no G to run and crash with
+    AttributeError 'NoneType' object has no attribute 'atomicstatus' (pure-Python twin). Go has
+    no equivalent (a deadlock is fatal there), but API.md promises the default runtime stays
+    usable after a Deadlock.
     """
     def body():
         me = ce.Goroutine.current()

@@ -21,6 +21,7 @@ import greenlet
 
 from .. import _errors
 from .._errors import Deadlock, GoExit
+from .._timers import Timer, TimerHeap
 from . import rand
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
@@ -39,6 +40,11 @@ waitReasonSelectNoCases = "select (no cases)"
 waitReasonSelect = "select"
 waitReasonChanReceive = "chan receive"
 waitReasonChanSend = "chan send"
+WAIT_REASONS = (None, "sleep", "chan receive (nil chan)", "chan send (nil chan)",
+                "select (no cases)", "select", "chan receive", "chan send", "sync.Cond.Wait",
+                "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+                "sync.WaitGroup.Wait", "semacquire")
+NO_TIMER = (1 << 63) - 1
 
 _COARSE = getattr(_time, "CLOCK_MONOTONIC_COARSE", _time.CLOCK_MONOTONIC)
 
@@ -189,6 +195,8 @@ class Runtime:
         self.vnow = 0             # virtual clock, ns since the synctest epoch
         self.is_run = False       # a run() program (else the thread's default runtime)
         self.g0 = None            # starts fresh goroutine greenlets from a shallow stack
+        self.timers = TimerHeap()
+        self.timer_next = NO_TIMER   # when of the earliest pending timer (cached)
 
     # -- clock ---------------------------------------------------------------------------
     def nanotime(self):
@@ -299,6 +307,34 @@ class Runtime:
             n += 1
             s = s.next
         return n
+
+    # -- timers (time.go) -----------------------------------------------------------------
+    def newtimer(self, f, arg):
+        """A runtime timer that will run f(arg, now) in the scheduler; not yet scheduled."""
+        return Timer(f, arg)
+
+    def addtimer(self, t, when):
+        self.timers.add(t, when)
+        self.timer_next = min(self.timer_next, when)
+
+    def stoptimer(self, t):
+        was = self.timers.stop(t)
+        self.timer_next = self._next_when()
+        return was
+
+    def resettimer(self, t, when):
+        was = self.timers.reset(t, when)
+        self.timer_next = self._next_when()
+        return was
+
+    def _next_when(self):
+        when = self.timers.next_when()
+        return NO_TIMER if when is None else when
+
+    def runtimers(self, now):
+        """Fire the timers due at now (checkTimers)."""
+        self.timers.run(now)
+        self.timer_next = self._next_when()
 
     # -- invariants ----------------------------------------------------------------------
     def check_invariants(self):
@@ -425,6 +461,20 @@ def _unpark(rt, gp):
     rt.curg = gp
 
 
+def park(reason):
+    """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep)."""
+    if reason not in WAIT_REASONS or reason is None:
+        raise ValueError(f"unknown wait reason {reason!r}")
+    gopark(getrt(), reason)
+
+
+def ready(gp):
+    """Make a goroutine parked by park() runnable (goready)."""
+    if not isinstance(gp, Goroutine):
+        raise TypeError(f"ready: expected a Goroutine, got {type(gp).__name__}")
+    goready(gp)
+
+
 def goready(gp):
     """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true))."""
     rt = gp.rt
@@ -440,14 +490,22 @@ def goready(gp):
 def schedule(rt):
     """Switch from the current (no longer running) G to the next runnable one.
 
-    Returns when the current G is switched back to. If nothing can run, the program is
-    deadlocked: the fatal error is thrown to the runtime's fatal target.
+    Returns when the current G is switched back to. Due timers run first (checkTimers). If
+    nothing can run, findrunnable waits for the next timer or delivers the deadlock.
     """
+    me = rt.curg
+    if rt.timer_next != NO_TIMER:
+        now = rt.nanotime()
+        if rt.timer_next <= now:
+            rt.runtimers(now)
     gp = rt.runqget()
     if gp is None:
-        # Nothing can run. The fatal error goes to the fatal target; if we are switched back to
-        # after that (default runtime: goroutine 1 took it and later readied us), carry on.
-        findrunnable(rt)
+        gp = findrunnable(rt, False)
+        if gp is None:
+            return        # a fatal error was delivered, and later we were readied
+    if gp is me:
+        # Readied while we looked for work (a timer of ours fired): no switch needed.
+        gp.atomicstatus = _Grunning
         return
     execute(rt, gp)
 
@@ -481,13 +539,36 @@ def _g0_loop(rt):
         return None
 
 
-def findrunnable(rt):
-    """Nothing is in the run queue: every goroutine is blocked. Go's checkdead."""
+def findrunnable(rt, exiting):
+    """Nothing is in the run queue. Wait for the next timer (sleep on the real clock, jump
+    there on the virtual one) and run it, until a goroutine is runnable. With no timers left,
+    every goroutine is blocked for good: Go's checkdead delivers the fatal error; if this
+    greenlet is switched back to after that, return None (when exiting, it went on the free
+    list first and is being reused)."""
+    while True:
+        gp = rt.runqget()
+        if gp is not None:
+            return gp
+        when = rt.timer_next
+        if when == NO_TIMER:
+            break
+        if rt.clock == "virtual":
+            if when > rt.vnow:
+                rt.vnow = when
+        else:
+            d = when - rt.nanotime()
+            if d > 0:
+                _time.sleep(d / 1e9)      # idle: the thread sleeps, no spinning
+        rt.runtimers(rt.nanotime())
     if rt.dead:
         raise greenlet.GreenletExit()
+    if exiting:
+        gfput_current(rt)
     if not rt.allgs:
         raise_fatal(rt, _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, ""))
-    raise_fatal(rt, Deadlock(_errors.E_DEADLOCK, _dump(rt)))
+    else:
+        raise_fatal(rt, Deadlock(_errors.E_DEADLOCK, _dump(rt)))
+    return None
 
 
 def _dump(rt):
@@ -587,11 +668,10 @@ def goexit0(rt, gp):
     gp.startfn = gp.args = gp.kwargs = None
     nxt = rt.runqget()
     if nxt is None:
-        # Park this worker on the free list, then report the deadlock. We come back here only
-        # when a new goroutine reuses this greenlet; rt.curg is that goroutine.
-        gfput_current(rt)
-        findrunnable(rt)
-        return rt.curg
+        nxt = findrunnable(rt, True)
+        if nxt is None:
+            # This worker went on the free list and a new goroutine reuses it: rt.curg.
+            return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
     me = greenlet.getcurrent()
@@ -699,3 +779,5 @@ def teardown(rt):
     rt.allgs.clear()
     rt.runq = _RunQueue()
     rt.runnext = None
+    rt.timers.clear()
+    rt.timer_next = NO_TIMER
