@@ -31,6 +31,10 @@ def _load_default():
     try:
         return _import_core("c")
     except ImportError as e:   # a source checkout without a build: say so, then go on in Python
+        here = _os.path.dirname(__file__)
+        if not any(f.startswith("_core.") for f in _os.listdir(here)):
+            e = (f"chanemu._core is not built in {here}; run `python -m pip install -e .` "
+                 "there, or run from outside the source tree")
         _warnings.warn(f"chanemu: the C extension did not load ({e}); using the pure-Python twin",
                        RuntimeWarning, stacklevel=3)
         return _import_core("python")

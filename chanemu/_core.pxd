@@ -67,7 +67,10 @@ cdef class Runtime:
     cdef readonly object clock
     cdef bint virtual
     cdef int64_t vnow
-    cdef unsigned long thread_ident
+    cdef readonly unsigned long thread_ident
+    cdef public bint safepoint_pending   # other threads queued work for a safe point
+    cdef readonly object safepoints      # deque of functions to run at the next safe point
+    cdef readonly object wake            # threading.Event: interrupts an idle wait
     cdef readonly object timers     # the timer heap (chanemu._timers.TimerHeap)
     cdef int64_t timer_next         # when of the earliest pending timer (cached)
     cdef object __weakref__
@@ -97,4 +100,5 @@ cdef class Chan:
     cdef waitq sendq            # list of send waiters
     cdef bint isnil
     cdef readonly long long serial   # creation order: select's lock order (Go: the address)
+    cdef public object timer         # the runtime timer feeding a time channel (Go 1.23+)
     cdef object __weakref__

@@ -12,11 +12,16 @@ offset); chanemu's own frames are hidden, as Go hides runtime frames.
 import os
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-_HIDE_DIRS = (_PKG_DIR + os.sep,)
-# the greenlet package's own frames are runtime frames too
+# The runtime's own files: hidden from dumps, as Go hides runtime.* frames. The packages above
+# the core (chanemu.time, chanemu.sync, ...) stay visible, as time.Sleep and sync.(*WaitGroup).Wait
+# do in Go's dumps.
+_HIDE_PREFIXES = (os.path.join(_PKG_DIR, "_pycore") + os.sep,)
+_HIDE_FILES = {os.path.join(_PKG_DIR, f) for f in
+               ("__init__.py", "runtime.py", "_traceback.py", "_views.py", "_inspect.py",
+                "_timers.py", "_errors.py")}
 try:
     import greenlet as _greenlet
-    _HIDE_DIRS += (os.path.dirname(os.path.abspath(_greenlet.__file__)) + os.sep,)
+    _HIDE_PREFIXES += (os.path.dirname(os.path.abspath(_greenlet.__file__)) + os.sep,)
 except ImportError:   # pragma: no cover
     pass
 
@@ -25,7 +30,8 @@ _NS_PER_MINUTE = 60_000_000_000
 
 def hidden(filename):
     """Is this a chanemu runtime frame (hidden from dumps)?"""
-    return os.path.abspath(filename).startswith(_HIDE_DIRS) and "/tests/" not in filename
+    path = os.path.abspath(filename)
+    return path in _HIDE_FILES or path.startswith(_HIDE_PREFIXES)
 
 
 def func_name(frame):
@@ -40,9 +46,18 @@ def user_frames(frame):
         code = frame.f_code
         if not hidden(code.co_filename):
             out.append((func_name(frame), code.co_filename, frame.f_lineno or 0,
-                        max(frame.f_lasti, 0)))
+                        line_offset(code, frame.f_lasti)))
         frame = frame.f_back
     return out
+
+
+def line_offset(code, lasti):
+    """The bytecode offset where the executing line starts: Go's ``+0x`` pc offset, made stable
+    (the exact instruction of a suspended call differs with the callee's implementation)."""
+    for start, end, _ in code.co_lines():
+        if start <= lasti < end:
+            return start
+    return max(lasti, 0)
 
 
 def header(g, now=None):
@@ -66,19 +81,27 @@ def g_runtime_now(g):
     return time.monotonic_ns()
 
 
+def entry_frame(fn):
+    """(function, file, line, 0) for a goroutine's entry function, shown while it has no frame
+    of its own (not started yet, or parked straight inside a channel method: ``go(ch.send, v)``).
+    Channel methods read the same on both twins: ``chanemu.Chan.send`` in ``<chanemu>``."""
+    self = getattr(fn, "__self__", None)
+    if self is not None and type(self).__module__.startswith("chanemu._"):
+        return (f"chanemu.{type(self).__name__.lstrip('_')}.{fn.__name__}", "<chanemu>", 0, 0)
+    code = getattr(fn, "__code__", None)
+    mod = getattr(fn, "__module__", None) or type(fn).__module__
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    if code is not None:
+        return (f"{mod}.{name}", code.co_filename, code.co_firstlineno, 0)
+    return (f"{mod}.{name}", "?", 0, 0)
+
+
 def frames_of(g, frame=None):
     if frame is None:
         frame = g.frame
     fr = user_frames(frame) if frame is not None else []
     if not fr and g.start_function is not None and g.status != "dead":
-        # not started yet: Go shows the goroutine's entry function
-        fn = g.start_function
-        code = getattr(fn, "__code__", None)
-        name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-        if code is not None:
-            fr = [(name, code.co_filename, code.co_firstlineno, 0)]
-        else:
-            fr = [(name, "?", 0, 0)]
+        fr = [entry_frame(g.start_function)]
     return fr
 
 

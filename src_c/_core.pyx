@@ -22,6 +22,8 @@ from greenlet_capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_GetCurrent
 
 import os
 import sys
+import threading
+from collections import deque
 
 import greenlet
 from greenlet import GreenletExit
@@ -31,7 +33,6 @@ from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZ
                              E_GOEXIT_DEADLOCK)
 from chanemu._views import HChanView, chan_id
 from chanemu._timers import Timer, TimerHeap
-from time import sleep as _sleep
 
 PyGreenlet_Import()
 

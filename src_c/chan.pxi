@@ -193,11 +193,12 @@ cdef class Chan:
         closechan(self)
 
     def __len__(self):
-        return self.qcount
+        """len(c). A timer channel (hchan.timer set) presents as unbuffered: 0, as in Go 1.23+."""
+        return 0 if self.timer is not None else self.qcount
 
     @property
     def cap(self):
-        return self.dataqsiz
+        return 0 if self.timer is not None else self.dataqsiz
 
     def __iter__(self):
         """``for v := range c``: ends when the channel is closed and drained."""

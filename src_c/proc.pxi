@@ -175,6 +175,8 @@ cdef class Runtime:
         self.thread_ident = PyThread_get_thread_ident()
         self.timers = TimerHeap()
         self.timer_next = NO_TIMER
+        self.safepoints = deque()
+        self.wake = threading.Event()
 
     def __dealloc__(self):
         cdef sudog* s
@@ -372,6 +374,13 @@ cdef class Runtime:
         self.timers.run(now)
         self.timer_next = self.next_when()
 
+    def run_safepoints(self):
+        """Run the functions other threads queued for a safe point (see chanemu._safepoint)."""
+        self.safepoint_pending = False
+        q = self.safepoints
+        while q:
+            q.popleft()()
+
     # -- invariants ---------------------------------------------------------------------------
     def check_invariants(self):
         """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
@@ -566,6 +575,8 @@ cdef int schedule(Runtime rt) except -1:
     """
     cdef Goroutine me = rt.curg
     cdef int64_t now
+    if rt.safepoint_pending:
+        rt.run_safepoints()
     if rt.timer_next != NO_TIMER:
         now = rt.nanotime()
         if rt.timer_next <= now:
@@ -634,7 +645,11 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
         else:
             d = when - rt.nanotime()
             if d > 0:
-                _sleep(d / 1e9)       # idle: the thread sleeps, no spinning
+                # idle: the thread sleeps (no spinning) until the timer or a safe-point request
+                rt.wake.wait(d / 1e9)
+                rt.wake.clear()
+        if rt.safepoint_pending:
+            rt.run_safepoints()
         rt.runtimers(rt.nanotime())
     if rt.dead:
         raise GreenletExit()
@@ -735,6 +750,8 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     del rt.allgs[gp.goid]
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
+    if rt.safepoint_pending:
+        rt.run_safepoints()
     nxt = rt.runqget()
     if nxt is None:
         nxt = findrunnable(rt, True)

@@ -118,7 +118,7 @@ class Chan:
     view of the struct.
     """
     __slots__ = ("qcount", "dataqsiz", "buf", "closed", "elemtype", "zero", "sendx", "recvx",
-                 "recvq", "sendq", "isnil", "serial", "__weakref__")
+                 "recvq", "sendq", "isnil", "serial", "timer", "__weakref__")
 
     def __init__(self, size=0, elemtype=None):
         makechan(self, elemtype, size)
@@ -152,11 +152,12 @@ class Chan:
         closechan(self)
 
     def __len__(self):
-        return self.qcount
+        """len(c). A timer channel (hchan.timer set) presents as unbuffered: 0, as in Go 1.23+."""
+        return 0 if self.timer is not None else self.qcount
 
     @property
     def cap(self):
-        return self.dataqsiz
+        return 0 if self.timer is not None else self.dataqsiz
 
     def __iter__(self):
         """``for v := range c``: ends when the channel is closed and drained."""
@@ -214,6 +215,7 @@ def makechan(c, elemtype, size):
     c.sendq = waitq()
     c.isnil = False
     c.serial = next(_serials)
+    c.timer = None          # the runtime timer feeding a time channel (chanemu.time)
 
 
 def zero_value(elemtype):

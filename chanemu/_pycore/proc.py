@@ -16,6 +16,7 @@ Invariants (checked by Runtime.check_invariants):
 import sys
 import threading
 import time as _time
+from collections import deque
 
 import greenlet
 
@@ -189,7 +190,7 @@ class Runtime:
         self.sudogs_allocated = 0
         self.gfree = []           # idle worker greenlets (gfput/gfget)
         self.rand = rand.Rand(seed)
-        self.tstate = threading.get_ident()
+        self.thread_ident = threading.get_ident()
         self.fatal_target = None  # greenlet a fatal error is thrown into
         self.dead = False         # the program has ended: blocking calls unwind
         self.vnow = 0             # virtual clock, ns since the synctest epoch
@@ -197,6 +198,11 @@ class Runtime:
         self.g0 = None            # starts fresh goroutine greenlets from a shallow stack
         self.timers = TimerHeap()
         self.timer_next = NO_TIMER   # when of the earliest pending timer (cached)
+        # Safe points: other threads (the pprof server) queue functions to run on this thread
+        # between two operations, as Go stops the world for a goroutine profile.
+        self.safepoint_pending = False
+        self.safepoints = deque()
+        self.wake = threading.Event()  # interrupts an idle wait for the next timer
 
     # -- clock ---------------------------------------------------------------------------
     def nanotime(self):
@@ -336,6 +342,13 @@ class Runtime:
         self.timers.run(now)
         self.timer_next = self._next_when()
 
+    def run_safepoints(self):
+        """Run the functions other threads queued for a safe point (see chanemu._safepoint)."""
+        self.safepoint_pending = False
+        q = self.safepoints
+        while q:
+            q.popleft()()
+
     # -- invariants ----------------------------------------------------------------------
     def check_invariants(self):
         from .chan import check_hchan
@@ -422,7 +435,7 @@ def getg():
 
 def _check_current(rt):
     """The caller must be the runtime's current goroutine: a foreign greenlet or thread cannot park."""
-    if rt.tstate != threading.get_ident():
+    if rt.thread_ident != threading.get_ident():
         raise RuntimeError("chanemu: this runtime belongs to another thread")
     if greenlet.getcurrent() is not rt.curg.gr:
         raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
@@ -494,6 +507,8 @@ def schedule(rt):
     nothing can run, findrunnable waits for the next timer or delivers the deadlock.
     """
     me = rt.curg
+    if rt.safepoint_pending:
+        rt.run_safepoints()
     if rt.timer_next != NO_TIMER:
         now = rt.nanotime()
         if rt.timer_next <= now:
@@ -558,7 +573,11 @@ def findrunnable(rt, exiting):
         else:
             d = when - rt.nanotime()
             if d > 0:
-                _time.sleep(d / 1e9)      # idle: the thread sleeps, no spinning
+                # idle: the thread sleeps (no spinning) until the timer or a safe-point request
+                rt.wake.wait(d / 1e9)
+                rt.wake.clear()
+        if rt.safepoint_pending:
+            rt.run_safepoints()
         rt.runtimers(rt.nanotime())
     if rt.dead:
         raise greenlet.GreenletExit()
@@ -666,6 +685,8 @@ def goexit0(rt, gp):
     del rt.allgs[gp.goid]
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
+    if rt.safepoint_pending:
+        rt.run_safepoints()
     nxt = rt.runqget()
     if nxt is None:
         nxt = findrunnable(rt, True)
