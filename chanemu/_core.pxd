@@ -73,6 +73,7 @@ cdef class Runtime:
     cdef readonly object wake            # threading.Event: interrupts an idle wait
     cdef readonly object timers     # the timer heap (chanemu._timers.TimerHeap)
     cdef int64_t timer_next         # when of the earliest pending timer (cached)
+    cdef public object tracer       # tracer(kind, g, arg): goroutine events, None when off
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)

@@ -519,6 +519,8 @@ cdef int gopark(Runtime rt, int reason) except -1:
     gp.waitreason = reason
     gp.waitsince = rt.waittime()
     gp.atomicstatus = _Gwaiting
+    if rt.tracer is not None:
+        rt.tracer("block", gp, WAIT_REASONS[reason])
     try:
         schedule(rt)
     except BaseException:
@@ -564,7 +566,10 @@ cdef inline int goready(Goroutine gp) except -1:
     if gp.atomicstatus != _Gwaiting:
         throw("bad g->status in ready")
     gp.atomicstatus = _Grunnable
-    return rt.runqput(gp, True)
+    rt.runqput(gp, True)
+    if rt.tracer is not None:
+        rt.tracer("unblock", gp, rt.curg)
+    return 0
 
 
 cdef int schedule(Runtime rt) except -1:
@@ -589,6 +594,8 @@ cdef int schedule(Runtime rt) except -1:
     if gp is me:
         # Readied while we looked for work (a timer of ours fired): no switch needed.
         gp.atomicstatus = _Grunning
+        if rt.tracer is not None:
+            rt.tracer("start", gp, None)
         return 0
     return execute(rt, gp)
 
@@ -603,6 +610,8 @@ cdef int execute(Runtime rt, Goroutine gp) except -1:
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
+    if rt.tracer is not None:
+        rt.tracer("start", gp, None)
     gr = gp.gr
     if gr is None:
         gr = gp.gr = gfget(rt)
@@ -727,6 +736,8 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     site = site_tuple(gp.gopc)
     where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    if rt.tracer is not None:
+        rt.tracer("end", gp, exc)
     gp.atomicstatus = _Gdead
     rt.allgs.pop(gp.goid, None)
     gp.gr = None
@@ -745,6 +756,8 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     """gp's function returned: gp is dead. Returns the next G to run on this worker, or None
     when the worker greenlet should end (its end then switches to rt.curg's greenlet)."""
     cdef Goroutine nxt
+    if rt.tracer is not None:
+        rt.tracer("end", gp, None)
     gp.atomicstatus = _Gdead
     gp.waitreason = waitReasonZero
     del rt.allgs[gp.goid]
@@ -760,6 +773,8 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
+    if rt.tracer is not None:
+        rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
     if nxt.gr is None:
         # A new goroutine: run it right here, no switch needed.
@@ -796,6 +811,8 @@ def go(fn, *args, **kwargs):
         raise RuntimeError("chanemu: the program has ended")
     gp = newg(rt, fn, args, kwargs, rt.curg.goid, caller_site())
     rt.runqput(gp, True)
+    if rt.tracer is not None:
+        rt.tracer("create", gp, rt.curg)
     return gp
 
 
@@ -808,6 +825,8 @@ def gosched():
     check_current(rt)
     gp.atomicstatus = _Grunnable
     rt.runqput(gp, False)
+    if rt.tracer is not None:
+        rt.tracer("sched", gp, None)
     try:
         schedule(rt)
     except BaseException:

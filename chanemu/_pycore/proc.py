@@ -203,6 +203,10 @@ class Runtime:
         self.safepoint_pending = False
         self.safepoints = deque()
         self.wake = threading.Event()  # interrupts an idle wait for the next timer
+        # tracer(kind, g, arg): goroutine events for chanemu.trace, None when not tracing.
+        # kind is "create" (arg: parent G), "start", "block" (arg: wait reason),
+        # "unblock" (arg: the waker G), "sched" (gosched), "end" (arg: exception or None).
+        self.tracer = None
 
     # -- clock ---------------------------------------------------------------------------
     def nanotime(self):
@@ -457,6 +461,8 @@ def gopark(rt, reason):
     gp.waitreason = reason
     gp.waitsince = rt.waittime()
     gp.atomicstatus = _Gwaiting
+    if rt.tracer is not None:
+        rt.tracer("block", gp, reason)
     try:
         schedule(rt)
     except BaseException:
@@ -498,6 +504,8 @@ def goready(gp):
         throw("bad g->status in ready")
     gp.atomicstatus = _Grunnable
     rt.runqput(gp, True)
+    if rt.tracer is not None:
+        rt.tracer("unblock", gp, rt.curg)
 
 
 def schedule(rt):
@@ -521,6 +529,8 @@ def schedule(rt):
     if gp is me:
         # Readied while we looked for work (a timer of ours fired): no switch needed.
         gp.atomicstatus = _Grunning
+        if rt.tracer is not None:
+            rt.tracer("start", gp, None)
         return
     execute(rt, gp)
 
@@ -535,6 +545,8 @@ def execute(rt, gp):
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
+    if rt.tracer is not None:
+        rt.tracer("start", gp, None)
     gr = gp.gr
     if gr is None:
         gr = gp.gr = gfget(rt)
@@ -621,6 +633,8 @@ def newproc(fn, args, kwargs, gopc):
         raise RuntimeError("chanemu: the program has ended")
     gp = rt.newg(fn, args, kwargs, rt.curg.goid, gopc)
     rt.runqput(gp, True)
+    if rt.tracer is not None:
+        rt.tracer("create", gp, rt.curg)
     return gp
 
 
@@ -663,6 +677,8 @@ def crash(rt, gp, exc):
     site = gp.creation_site
     where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    if rt.tracer is not None:
+        rt.tracer("end", gp, exc)
     gp.atomicstatus = _Gdead
     rt.allgs.pop(gp.goid, None)
     gp.gr = None
@@ -680,6 +696,8 @@ def gfput_current(rt):
 def goexit0(rt, gp):
     """gp's function returned: gp is dead. Returns the next G to run on this worker, or None
     when the worker greenlet should end (its end then switches to rt.curg's greenlet)."""
+    if rt.tracer is not None:
+        rt.tracer("end", gp, None)
     gp.atomicstatus = _Gdead
     gp.waitreason = waitReasonZero
     del rt.allgs[gp.goid]
@@ -695,6 +713,8 @@ def goexit0(rt, gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
+    if rt.tracer is not None:
+        rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
     if nxt.gr is None:
         # A new goroutine: run it right here, no switch needed.
@@ -718,6 +738,8 @@ def gosched():
     _check_current(rt)
     gp.atomicstatus = _Grunnable
     rt.runq.put(gp)
+    if rt.tracer is not None:
+        rt.tracer("sched", gp, None)
     try:
         schedule(rt)
     except BaseException:

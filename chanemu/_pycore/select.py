@@ -68,6 +68,8 @@ def select(*cases, default=False):
         if selected:
             return 0, v, ok
         return -1, None, False
+    if n > 65536:
+        raise ValueError("select: ncases must be <= 65536")
     return selectgo(getrt(), cases, not default)
 
 
