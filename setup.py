@@ -33,6 +33,5 @@ setup(
             "always_allow_keywords": False,
             "binding": False,
         },
-        build_dir="build/cython-debug" if DEBUG else None,
     ),
 )

@@ -305,10 +305,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     if c.isnil:
         if not block:
             return 0
-        rt = getrt()
-        rt.curg.nilwait = True
-        gopark(rt, waitReasonChanSendNilChan)   # forever
-        throw("unreachable")
+        park_forever(waitReasonChanSendNilChan)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and c.closed == 0 and full(c):
@@ -356,7 +353,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     try:
         gopark(rt, waitReasonChanSend)
     except BaseException:
-        abandon(rt, &c.sendq, mysg)
+        abandon(rt, gp, &c.sendq, mysg)
         raise
 
     # someone woke us up.
@@ -374,10 +371,25 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     return 1
 
 
-cdef void abandon(Runtime rt, waitq* q, sudog* mysg) noexcept:
-    """An exception was thrown into a goroutine parked on q (a fatal error of the program, or
-    teardown): take its sudog off the queue if no one dequeued it, and release it."""
-    cdef Goroutine gp = <Goroutine>mysg.g
+cdef int park_forever(int reason) except -1:
+    """Block forever: a nil channel's send or receive, select {} (the goroutine can only be
+    unwound by an exception thrown into it)."""
+    cdef Runtime rt = getrt()
+    cdef Goroutine gp = rt.curg
+    gp.nilwait = reason != waitReasonSelectNoCases
+    try:
+        gopark(rt, reason)
+    except BaseException:
+        unpark(rt, gp)
+        raise
+    throw("unreachable")
+
+
+cdef void abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) noexcept:
+    """An exception was thrown into gp, parked on q (a fatal error of the program, or
+    teardown): make it run again, take its sudog off the queue if no one dequeued it, and
+    release it."""
+    unpark(rt, gp)
     if gp.param == NULL:
         dequeueSudoG(q, mysg)
     gp.waiting = NULL
@@ -422,10 +434,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
         if not block:
             selected[0] = False
             return None
-        rt = getrt()
-        rt.curg.nilwait = True
-        gopark(rt, waitReasonChanReceiveNilChan)   # forever
-        throw("unreachable")
+        park_forever(waitReasonChanReceiveNilChan)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and empty(c):
@@ -484,7 +493,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
-        abandon(rt, &c.recvq, mysg)
+        abandon(rt, gp, &c.recvq, mysg)
         raise
 
     # someone woke us up

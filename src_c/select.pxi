@@ -89,8 +89,7 @@ def select(*cases, bint default=False):
 
 cdef int block() except -1:
     """select {}: park forever."""
-    gopark(getrt(), waitReasonSelectNoCases)   # forever
-    throw("unreachable")
+    return park_forever(waitReasonSelectNoCases)
 
 
 cdef inline long long sortkey(scase cas) noexcept:
@@ -292,7 +291,8 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
 
 cdef void abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
                          int norder) noexcept:
-    """An exception was thrown into a goroutine parked in select: undo pass 2."""
+    """An exception was thrown into a goroutine parked in select: run it again, undo pass 2."""
+    unpark(rt, gp)
     cdef sudog* won = gp.param
     cdef sudog* sglist = gp.waiting
     cdef sudog* sgnext

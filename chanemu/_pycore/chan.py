@@ -17,7 +17,7 @@ every function below runs atomically with respect to the other goroutines of its
 from .. import _errors
 from .._errors import Panic
 from .. import _views
-from .proc import (getrt, gopark, goready, throw,
+from .proc import (getrt, gopark, goready, throw, unpark, park_forever,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
@@ -246,10 +246,7 @@ def chansend(c, ep, block):
     if c.isnil:
         if not block:
             return False
-        rt = getrt()
-        rt.curg.nilwait = True
-        gopark(rt, waitReasonChanSendNilChan)   # forever
-        throw("unreachable")
+        park_forever(waitReasonChanSendNilChan)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and c.closed == 0 and full(c):
@@ -293,7 +290,7 @@ def chansend(c, ep, block):
     try:
         gopark(rt, waitReasonChanSend)
     except BaseException:
-        abandon(rt, c.sendq, mysg)
+        abandon(rt, gp, c.sendq, mysg)
         raise
 
     # someone woke us up.
@@ -311,10 +308,11 @@ def chansend(c, ep, block):
     return True
 
 
-def abandon(rt, q, mysg):
-    """An exception was thrown into a goroutine parked on q (a fatal error of the program, or
-    teardown): take its sudog off the queue if no one dequeued it, and release it."""
-    gp = mysg.g
+def abandon(rt, gp, q, mysg):
+    """An exception was thrown into gp, parked on q (a fatal error of the program, or
+    teardown): make it run again, take its sudog off the queue if no one dequeued it, and
+    release it."""
+    unpark(rt, gp)
     if gp.param is None:
         q.dequeueSudoG(mysg)
     gp.waiting = None
@@ -347,10 +345,7 @@ def chanrecv(c, block):
     if c.isnil:
         if not block:
             return False, None, False
-        rt = getrt()
-        rt.curg.nilwait = True
-        gopark(rt, waitReasonChanReceiveNilChan)   # forever
-        throw("unreachable")
+        park_forever(waitReasonChanReceiveNilChan)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and empty(c):
@@ -404,7 +399,7 @@ def chanrecv(c, block):
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
-        abandon(rt, c.recvq, mysg)
+        abandon(rt, gp, c.recvq, mysg)
         raise
 
     # someone woke us up

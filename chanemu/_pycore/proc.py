@@ -448,11 +448,12 @@ def _check_current(rt):
 
 # -- park and ready -------------------------------------------------------------------------
 def gopark(rt, reason):
-    """Park the current goroutine with a wait reason and run something else until goready(gp).
+    """Park the current goroutine with a wait reason and run others until goready(gp).
 
-    The caller has already queued gp's sudogs (if any). Raises whatever is thrown into the
-    goroutine while it is parked (a fatal error of the program, GreenletExit at teardown); the
-    caller must then undo its queueing.
+    The caller has already queued gp's sudogs (if any). If an exception is thrown into the
+    parked goroutine (a fatal error of the program, GreenletExit at teardown), gopark raises it
+    and the caller must call unpark(rt, gp) and undo its queueing. (The try is the caller's,
+    which has one anyway: a second here costs the hot path a few ns per park.)
     """
     gp = rt.curg
     if gp.atomicstatus != _Grunning:
@@ -463,14 +464,10 @@ def gopark(rt, reason):
     gp.atomicstatus = _Gwaiting
     if rt.tracer is not None:
         rt.tracer("block", gp, reason)
-    try:
-        schedule(rt)
-    except BaseException:
-        _unpark(rt, gp)
-        raise
+    schedule(rt)
 
 
-def _unpark(rt, gp):
+def unpark(rt, gp):
     """An exception was thrown into parked gp: make it the running G again."""
     if gp.atomicstatus == _Grunnable:
         rt.runqremove(gp)
@@ -484,7 +481,27 @@ def park(reason):
     """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep)."""
     if reason not in WAIT_REASONS or reason is None:
         raise ValueError(f"unknown wait reason {reason!r}")
-    gopark(getrt(), reason)
+    rt = getrt()
+    gp = rt.curg
+    try:
+        gopark(rt, reason)
+    except BaseException:
+        unpark(rt, gp)
+        raise
+
+
+def park_forever(reason):
+    """Block forever: a nil channel's send or receive, select {} (the goroutine can only be
+    unwound by an exception thrown into it)."""
+    rt = getrt()
+    gp = rt.curg
+    gp.nilwait = reason != waitReasonSelectNoCases
+    try:
+        gopark(rt, reason)
+    except BaseException:
+        unpark(rt, gp)
+        raise
+    throw("unreachable")
 
 
 def ready(gp):
@@ -549,11 +566,12 @@ def execute(rt, gp):
         rt.tracer("start", gp, None)
     gr = gp.gr
     if gr is None:
+        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         gr = gp.gr = gfget(rt)
-    if not gr and not gr.dead:          # not started yet
-        if rt.g0 is None:
-            rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
-        gr = rt.g0
+        if not gr and not gr.dead:          # not started yet
+            if rt.g0 is None:
+                rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+            gr = rt.g0
     gr.switch(rt)
 
 
@@ -743,7 +761,7 @@ def gosched():
     try:
         schedule(rt)
     except BaseException:
-        _unpark(rt, gp)
+        unpark(rt, gp)
         raise
 
 

@@ -11,7 +11,8 @@ from .. import _errors
 from .._errors import Panic
 from . import chan as _chan
 from .chan import Chan
-from .proc import (getrt, gopark, throw, waitReasonSelect, waitReasonSelectNoCases)
+from .proc import (getrt, gopark, throw, unpark, park_forever, waitReasonSelect,
+                   waitReasonSelectNoCases)
 
 
 class SendCase:
@@ -75,9 +76,7 @@ def select(*cases, default=False):
 
 def block():
     """select {}: park forever."""
-    rt = getrt()
-    gopark(rt, waitReasonSelectNoCases)   # forever
-    throw("unreachable")
+    park_forever(waitReasonSelectNoCases)
 
 
 def sortkey(c):
@@ -239,7 +238,8 @@ def selectgo(rt, scases, block):
 
 
 def abandon_select(rt, gp, scases, lockorder):
-    """An exception was thrown into a goroutine parked in select: undo pass 2."""
+    """An exception was thrown into a goroutine parked in select: run it again, undo pass 2."""
+    unpark(rt, gp)
     won = gp.param
     gp.param = None
     gp.selectDone = 0
