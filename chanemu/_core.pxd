@@ -102,4 +102,5 @@ cdef class Chan:
     cdef bint isnil
     cdef readonly long long serial   # creation order: select's lock order (Go: the address)
     cdef public object timer         # the runtime timer feeding a time channel (Go 1.23+)
+    cdef readonly unsigned long owner  # the thread whose program the channel belongs to
     cdef object __weakref__

@@ -272,6 +272,30 @@ cdef class ChanRange:
 cdef long long chan_serials = 0
 
 
+cdef inline int chancheck(Chan c) except -1:
+    """A channel belongs to the program of the thread that made it. Go has one program per
+    process; here each thread has its own runtime, and one channel cannot join two of them.
+    Checked before an operation changes anything: the thread always (cheap), and when
+    goroutines wait on c, that they belong to the caller's runtime (so the queues of a channel
+    only ever hold one runtime's goroutines)."""
+    if c.owner != PyThread_get_thread_ident():
+        raise RuntimeError(f"chanemu: channel {c!r} was made in thread {c.owner} and used in "
+                           f"thread {PyThread_get_thread_ident()}; a channel belongs to one "
+                           "thread's program")
+    if c.recvq.first != NULL or c.sendq.first != NULL:
+        return check_waiters(c)
+    return 0
+
+
+cdef int check_waiters(Chan c) except -1:
+    cdef sudog* sg = c.recvq.first if c.recvq.first != NULL else c.sendq.first
+    if (<Goroutine>sg.g).rt is not getrt():
+        raise RuntimeError(f"chanemu: channel {c!r} has goroutines of another runtime waiting "
+                           "on it (a run() program, or the thread's default runtime); a channel "
+                           "cannot be shared between programs")
+    return 0
+
+
 cdef int makechan(Chan c, object elemtype, object size) except -1:
     global chan_serials
     if isinstance(size, bool) or not isinstance(size, int):
@@ -284,6 +308,7 @@ cdef int makechan(Chan c, object elemtype, object size) except -1:
     c.buf = [c.zero] * c.dataqsiz
     chan_serials += 1
     c.serial = chan_serials
+    c.owner = PyThread_get_thread_ident()
     return 0
 
 
@@ -306,6 +331,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
         if not block:
             return 0
         park_forever(waitReasonChanSendNilChan)
+    chancheck(c)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and c.closed == 0 and full(c):
@@ -435,6 +461,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
             selected[0] = False
             return None
         park_forever(waitReasonChanReceiveNilChan)
+    chancheck(c)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and empty(c):
@@ -556,6 +583,7 @@ cdef int closechan(Chan c) except -1:
     cdef Goroutine gp
     if c.isnil:
         raise Panic(E_CLOSE_NIL)
+    chancheck(c)
     if c.closed != 0:
         raise Panic(E_CLOSE_CLOSED)
     c.closed = 1

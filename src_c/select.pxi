@@ -140,6 +140,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         # Omit cases without channels from the poll and lock orders.
         if cas.c.isnil:
             continue
+        chancheck(cas.c)
         j = chanemu_cheaprandn(&rt.randstate, norder + 1)
         pollorder[norder] = pollorder[j]
         pollorder[j] = i

@@ -22,6 +22,7 @@ from .proc import (getrt, gopark, goready, throw, unpark, park_forever,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
 import itertools
+import threading
 
 # Channels' creation serials: select's lock order (Go sorts by hchan address). Shared by the
 # twins' order of creation, so both order a select's cases identically.
@@ -118,7 +119,7 @@ class Chan:
     view of the struct.
     """
     __slots__ = ("qcount", "dataqsiz", "buf", "closed", "elemtype", "zero", "sendx", "recvx",
-                 "recvq", "sendq", "isnil", "serial", "timer", "__weakref__")
+                 "recvq", "sendq", "isnil", "serial", "timer", "owner", "__weakref__")
 
     def __init__(self, size=0, elemtype=None):
         makechan(self, elemtype, size)
@@ -216,6 +217,7 @@ def makechan(c, elemtype, size):
     c.isnil = False
     c.serial = next(_serials)
     c.timer = None          # the runtime timer feeding a time channel (chanemu.time)
+    c.owner = threading.get_ident()   # the thread whose program the channel belongs to
 
 
 def zero_value(elemtype):
@@ -224,6 +226,23 @@ def zero_value(elemtype):
     if not callable(elemtype):
         raise TypeError(f"elemtype must be a type (called for the zero value), not {elemtype!r}")
     return elemtype()
+
+
+def chancheck(c):
+    """A channel belongs to the program of the thread that made it. Go has one program per
+    process; here each thread has its own runtime, and one channel cannot join two of them.
+    Checked before an operation changes anything: the thread always, and when goroutines wait
+    on c, that they belong to the caller's runtime (so the queues of a channel only ever hold
+    one runtime's goroutines)."""
+    me = threading.get_ident()
+    if c.owner != me:
+        raise RuntimeError(f"chanemu: channel {c!r} was made in thread {c.owner} and used in "
+                           f"thread {me}; a channel belongs to one thread's program")
+    sg = c.recvq.first or c.sendq.first
+    if sg is not None and sg.g.rt is not getrt():
+        raise RuntimeError(f"chanemu: channel {c!r} has goroutines of another runtime waiting "
+                           "on it (a run() program, or the thread's default runtime); a channel "
+                           "cannot be shared between programs")
 
 
 def full(c):
@@ -247,6 +266,7 @@ def chansend(c, ep, block):
         if not block:
             return False
         park_forever(waitReasonChanSendNilChan)
+    chancheck(c)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and c.closed == 0 and full(c):
@@ -346,6 +366,7 @@ def chanrecv(c, block):
         if not block:
             return False, None, False
         park_forever(waitReasonChanReceiveNilChan)
+    chancheck(c)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and empty(c):
@@ -452,6 +473,7 @@ def recv(c, sg):
 def closechan(c):
     if c.isnil:
         raise Panic(_errors.E_CLOSE_NIL)
+    chancheck(c)
     if c.closed != 0:
         raise Panic(_errors.E_CLOSE_CLOSED)
     rt = None

@@ -98,6 +98,7 @@ def selectgo(rt, scases, block):
         # Omit cases without channels from the poll and lock orders.
         if cas.c.isnil:
             continue
+        _chan.chancheck(cas.c)
         j = rt.rand.cheaprandn(norder + 1)
         pollorder[norder] = pollorder[j]
         pollorder[j] = i
