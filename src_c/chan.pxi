@@ -375,7 +375,6 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     gp.waiting = mysg
     gp.param = NULL
     enqueue(&c.sendq, mysg)
-    debug_check(c)
     try:
         gopark(rt, waitReasonChanSend)
     except BaseException:
@@ -516,7 +515,6 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     mysg.c = <PyObject*>c
     gp.param = NULL
     enqueue(&c.recvq, mysg)
-    debug_check(c)
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
@@ -671,7 +669,11 @@ def check_hchan(Chan c):
         while sg != NULL:
             assert sg.prev == prev, "broken prev link"
             assert sg.c == <PyObject*>c, "sudog in queue points at another channel"
-            assert (<Goroutine>sg.g).atomicstatus == _Gwaiting, "a G in a queue is not waiting"
+            # A queued G is parked, unless another case of its select already won it
+            # (selectDone) and it has not yet run pass 3 to take this sudog back.
+            assert ((<Goroutine>sg.g).atomicstatus == _Gwaiting or
+                    (sg.isSelect and (<Goroutine>sg.g).selectDone != 0)), \
+                "a G in a queue is not waiting"
             w = (<Goroutine>sg.g).waiting
             while w != NULL and w != sg:
                 w = w.waitlink

@@ -226,7 +226,6 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
             enqueue(&c.sendq, sg)
         else:
             enqueue(&c.recvq, sg)
-        debug_check(c)
 
     # wait for someone to wake us up
     gp.param = NULL
@@ -271,7 +270,6 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 dequeueSudoG(&k.c.sendq, sglist)
             else:
                 dequeueSudoG(&k.c.recvq, sglist)
-            debug_check(k.c)
         sgnext = sglist.waitlink
         sglist.waitlink = NULL
         rt.releaseSudog(sglist)
@@ -279,6 +277,9 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
 
     if cas is None:
         throw("selectgo: bad wakeup")
+    if CHANEMU_DEBUG:
+        for i in range(norder):
+            debug_check(case_at(scases, lockorder[i]).c)
 
     if cas.kind == caseSend:
         if not caseSuccess:

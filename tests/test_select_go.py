@@ -62,9 +62,9 @@ def test_self_select(ce, chan_cap):
 
 
 # -- TestSelectStress ----------------------------------------------------------------------------
-# Go: N = 1e5 (1e4 with -short) and GOMAXPROCS(10). Here: N = 3000 on one P, the same shape.
+# Go: N = 1e5 (1e4 with -short) and GOMAXPROCS(10). Here: N = 1e4 on one P, the same shape.
 
-SELECT_STRESS_N = 3000
+SELECT_STRESS_N = 10_000
 
 
 @pytest.mark.parametrize("seed", [21, 22])
@@ -320,9 +320,9 @@ def test_select_duplicate_channel(ce):
 
 
 # -- TestNonblockSelectRace, TestNonblockSelectRace2 ---------------------------------------------
-# Go: n = 100000 (1000 with -short).
+# Go: n = 100000 (1000 with -short); 10000 here.
 
-NONBLOCK_RACE_N = 2000
+NONBLOCK_RACE_N = 10_000
 
 
 def test_nonblock_select_race(ce):
@@ -519,3 +519,87 @@ def test_pollorder_is_gos(ce, seed):
         order = go_pollorder(rnd, [isnil for isnil, _ in shape])
         want.append(next((i for i in order if shape[i][1]), -1))
     assert got == want
+
+
+def go_lockorder(pollorder, keys):
+    """select.go's lockorder: a heap sort of the pollorder by channel (sortkey), which is not
+    stable, so cases on one channel keep a pollorder-dependent order."""
+    lockorder = [0] * len(pollorder)
+    for i in range(len(lockorder)):
+        j = i
+        # Start with the pollorder to permute cases on the same channel.
+        c = keys[pollorder[i]]
+        while j > 0 and keys[lockorder[(j - 1) // 2]] < c:
+            k = (j - 1) // 2
+            lockorder[j] = lockorder[k]
+            j = k
+        lockorder[j] = pollorder[i]
+    for i in range(len(lockorder) - 1, -1, -1):
+        o = lockorder[i]
+        c = keys[o]
+        lockorder[i] = lockorder[0]
+        j = 0
+        while True:
+            k = j * 2 + 1
+            if k >= i:
+                break
+            if k + 1 < i and keys[lockorder[k]] < keys[lockorder[k + 1]]:
+                k += 1
+            if c < keys[lockorder[k]]:
+                lockorder[j] = lockorder[k]
+                j = k
+                continue
+            break
+        lockorder[j] = o
+    return lockorder
+
+
+@pytest.mark.parametrize("seed", [3, 1234])
+def test_lockorder_is_gos(ce, seed):
+    """Pass 2 queues the sudogs in Go's lock order: a select parked with several send cases on
+    one channel (and cases on channels made before and after it) is served, by a receiver that
+    comes later, the case that Go's heap sort of Go's pollorder puts first among that channel's
+    cases. Channels sort by creation (chanemu's sortkey stands in for the hchan address)."""
+    def main():
+        before, c, after = ce.Chan(), ce.Chan(), ce.Chan()
+        got = []
+        for rep in range(150):
+            ndup = 2 + rep % 4
+            cases = [ce.send(c, k) for k in range(ndup)]
+            cases.insert(rep % (ndup + 1), ce.recv(after))
+            cases.insert(rep % 3, ce.send(before, "b"))
+            ce.go(lambda: got.append(c.recv()))     # runs once main has parked
+            i, v, ok = ce.select(*cases)
+            assert cases[i].c is c and got[-1] == cases[i].elem
+            assert not before.hchan.sendq and not after.hchan.recvq
+            got[-1] = i
+        return got
+
+    got = ce.run(main, seed=seed)
+    rnd = GoRand(seed)
+    want = []
+    for rep in range(150):
+        ndup = 2 + rep % 4
+        kinds = ["c"] * ndup
+        kinds.insert(rep % (ndup + 1), "after")
+        kinds.insert(rep % 3, "before")
+        keys = [{"before": 0, "c": 1, "after": 2}[k] for k in kinds]
+        lock = go_lockorder(go_pollorder(rnd, [False] * len(kinds)), keys)
+        want.append(next(i for i in lock if kinds[i] == "c"))
+    assert got == want
+
+
+def test_duplicate_cases_queue_in_random_order(ce):
+    """The order a select's cases on one channel wait in is random (lock order keeps poll order
+    among them): a receiver arriving after the select parked takes either send case. 400 trials:
+    each at least 100 times (the mean is 200, sigma 10: the bound is 10 sigma)."""
+    def main():
+        c = ce.Chan()
+        counts = collections.Counter()
+        for _ in range(400):
+            ce.go(c.recv)
+            i, _, _ = ce.select(ce.send(c, 0), ce.send(c, 1))
+            counts[i] += 1
+        return counts
+    counts = ce.run(main, seed=35)
+    assert min(counts[0], counts[1]) >= 100, counts

@@ -539,7 +539,10 @@ def check_hchan(c):
         for sg in q:
             assert sg.prev is prev, "broken prev link"
             assert sg.c is c, "sudog in queue points at another channel"
-            assert sg.g.atomicstatus == 4, f"{sg.g} in a queue but not waiting"
+            # A queued G is parked, unless another case of its select already won it
+            # (selectDone) and it has not yet run pass 3 to take this sudog back.
+            assert sg.g.atomicstatus == 4 or (sg.isSelect and sg.g.selectDone), \
+                f"{sg.g} in a queue but not waiting"
             w = sg.g.waiting
             while w is not None and w is not sg:
                 w = w.waitlink
