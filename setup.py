@@ -33,5 +33,8 @@ setup(
             "always_allow_keywords": False,
             "binding": False,
         },
+        # One generated .c per mode: cythonize keeps an up-to-date .c with the macros it was
+        # generated for, so a shared one would carry a debug build's flags into a release one.
+        build_dir="build/cython-debug" if DEBUG else "build/cython-release",
     ),
 )
