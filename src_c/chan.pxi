@@ -586,6 +586,7 @@ cdef int closechan(Chan c) except -1:
         raise Panic(E_CLOSE_CLOSED)
     c.closed = 1
     glist = []
+    dropped = []
 
     # release all readers
     while True:
@@ -605,7 +606,11 @@ cdef int closechan(Chan c) except -1:
         sg = dequeue(&c.sendq)
         if sg == NULL:
             break
-        Py_CLEAR(sg.elem)
+        if sg.elem != NULL:
+            # The sender's value is dropped, but only once the channel is consistent again:
+            # its __del__ could run arbitrary code.
+            dropped.append(steal(sg.elem))
+            sg.elem = NULL
         gp = <Goroutine>sg.g
         if sg.releasetime != 0:
             sg.releasetime = gp.rt.nanotime()

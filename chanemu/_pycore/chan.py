@@ -479,6 +479,7 @@ def closechan(c):
     rt = None
     c.closed = 1
     glist = []
+    dropped = []
 
     # release all readers
     while True:
@@ -499,6 +500,9 @@ def closechan(c):
         sg = c.sendq.dequeue()
         if sg is None:
             break
+        # The sender's value is dropped, but only once the channel is consistent again: its
+        # __del__ could run arbitrary code.
+        dropped.append(sg.elem)
         sg.elem = None
         if sg.releasetime != 0:
             rt = rt or getrt()
