@@ -163,21 +163,31 @@ cdef class Chan:
         """``c <- v``: blocks until a receiver takes v or there is room in the buffer.
         Panics "send on closed channel" if the channel is closed, or closes while we wait."""
         chansend(self, v, True)
+        if chan_tracing:
+            trace_chan("send", self, True)
 
     def recv(self):
         """``<-c``: the next value; on a closed, drained channel the zero value."""
         cdef bint received
-        return chanrecv(self, True, &received, NULL)
+        v = chanrecv(self, True, &received, NULL)
+        if chan_tracing:
+            trace_chan("recv", self, received)
+        return v
 
     def recv_ok(self):
         """``v, ok := <-c``: ok is False only for the zero value of a closed, drained channel."""
         cdef bint received
         v = chanrecv(self, True, &received, NULL)
+        if chan_tracing:
+            trace_chan("recv", self, received)
         return (v, received)
 
     def try_send(self, v):
         """``select { case c <- v: return True; default: return False }`` (selectnbsend)."""
-        return chansend(self, v, False) == 1
+        cdef bint sent = chansend(self, v, False) == 1
+        if chan_tracing and sent:
+            trace_chan("send", self, True)
+        return sent
 
     def try_recv(self):
         """``select { case v, ok := <-c: ...; default: }``: (v, ok), or None if it would block."""
@@ -185,12 +195,16 @@ cdef class Chan:
         v = chanrecv(self, False, &received, &selected)
         if not selected:
             return None
+        if chan_tracing:
+            trace_chan("recv", self, received)
         return (v, received)
 
     def close(self):
         """close(c): wakes every blocked receiver (zero value, ok False) and every blocked sender
         (which panics "send on closed channel"); buffered values stay receivable."""
         closechan(self)
+        if chan_tracing:
+            trace_chan("close", self, True)
 
     def __len__(self):
         """len(c). A timer channel (hchan.timer set) presents as unbuffered: 0, as in Go 1.23+."""
@@ -264,12 +278,30 @@ cdef class ChanRange:
     def __next__(self):
         cdef bint received
         v = chanrecv(self.c, True, &received, NULL)
+        if chan_tracing:
+            trace_chan("recv", self.c, received)
         if not received:
             raise StopIteration
         return v
 
 
 cdef long long chan_serials = 0
+
+# chanemu.trace turns this on: completed channel operations become "chan" events of the
+# runtime's tracer. One flag for every runtime, read once per operation.
+cdef bint chan_tracing = False
+
+
+def set_chan_tracing(on):
+    global chan_tracing
+    chan_tracing = bool(on)
+
+
+cdef int trace_chan(str op, Chan c, bint ok) except -1:
+    cdef Runtime rt = getrt()
+    if rt.tracer is not None:
+        rt.tracer("chan", rt.curg, (op, c, ok))
+    return 0
 
 
 cdef inline int chancheck(Chan c) except -1:

@@ -84,7 +84,12 @@ def select(*cases, bint default=False):
         return (-1, None, False)
     if n > 65536:
         raise ValueError("select: ncases must be <= 65536")
-    return selectgo(getrt(), cases, not default)
+    r = selectgo(getrt(), cases, not default)
+    if chan_tracing and r[0] >= 0:
+        cas = <scase>cases[r[0]]
+        trace_chan("send" if cas.kind == caseSend else "recv", cas.c,
+                   True if cas.kind == caseSend else r[2])
+    return r
 
 
 cdef int block() except -1:

@@ -4,7 +4,7 @@ Exports the narrow interface both twins provide; everything above it is written 
 """
 from .proc import (Goroutine, Runtime, getrt, getg, go, run, gosched, goexit, gopark, goready,
                    park, ready, throw)
-from .chan import Chan, nilchan, check_hchan
+from .chan import Chan, nilchan, check_hchan, set_chan_tracing
 from .select import select, SendCase, RecvCase
 
 IMPL = "python"

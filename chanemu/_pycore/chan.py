@@ -129,28 +129,45 @@ class Chan:
         """``c <- v``: blocks until a receiver takes v or there is room in the buffer.
         Panics "send on closed channel" if the channel is closed, or closes while we wait."""
         chansend(self, v, True)
+        if tracing:
+            trace_chan("send", self, True)
 
     def recv(self):
         """``<-c``: the next value; on a closed, drained channel the zero value."""
-        return chanrecv(self, True)[1]
+        _, v, ok = chanrecv(self, True)
+        if tracing:
+            trace_chan("recv", self, ok)
+        return v
 
     def recv_ok(self):
         """``v, ok := <-c``: ok is False only for the zero value of a closed, drained channel."""
-        return chanrecv(self, True)[1:]
+        _, v, ok = chanrecv(self, True)
+        if tracing:
+            trace_chan("recv", self, ok)
+        return v, ok
 
     def try_send(self, v):
         """``select { case c <- v: return True; default: return False }`` (selectnbsend)."""
-        return chansend(self, v, False)
+        sent = chansend(self, v, False)
+        if tracing and sent:
+            trace_chan("send", self, True)
+        return sent
 
     def try_recv(self):
         """``select { case v, ok := <-c: ...; default: }``: (v, ok), or None if it would block."""
         selected, v, ok = chanrecv(self, False)
-        return (v, ok) if selected else None
+        if not selected:
+            return None
+        if tracing:
+            trace_chan("recv", self, ok)
+        return (v, ok)
 
     def close(self):
         """close(c): wakes every blocked receiver (zero value, ok False) and every blocked sender
         (which panics "send on closed channel"); buffered values stay receivable."""
         closechan(self)
+        if tracing:
+            trace_chan("close", self, True)
 
     def __len__(self):
         """len(c). A timer channel (hchan.timer set) presents as unbuffered: 0, as in Go 1.23+."""
@@ -164,6 +181,8 @@ class Chan:
         """``for v := range c``: ends when the channel is closed and drained."""
         while True:
             _, v, ok = chanrecv(self, True)
+            if tracing:
+                trace_chan("recv", self, ok)
             if not ok:
                 return
             yield v
@@ -197,6 +216,22 @@ class Chan:
         if self.isnil:
             return "<Chan nil>"
         return f"<Chan {_views.chan_id(self)} {self.qcount}/{self.dataqsiz}{' closed' if self.closed else ''}>"
+
+
+# chanemu.trace turns this on: completed channel operations become "chan" events of the
+# runtime's tracer. One flag for every runtime, read once per operation.
+tracing = False
+
+
+def set_chan_tracing(on):
+    global tracing
+    tracing = bool(on)
+
+
+def trace_chan(op, c, ok):
+    rt = getrt()
+    if rt.tracer is not None:
+        rt.tracer("chan", rt.curg, (op, c, ok))
 
 
 def makechan(c, elemtype, size):

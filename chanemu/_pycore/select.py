@@ -71,7 +71,12 @@ def select(*cases, default=False):
         return -1, None, False
     if n > 65536:
         raise ValueError("select: ncases must be <= 65536")
-    return selectgo(getrt(), cases, not default)
+    r = selectgo(getrt(), cases, not default)
+    if _chan.tracing and r[0] >= 0:
+        cas = cases[r[0]]
+        _chan.trace_chan("send" if type(cas) is SendCase else "recv", cas.c,
+                         True if type(cas) is SendCase else r[2])
+    return r
 
 
 def block():
