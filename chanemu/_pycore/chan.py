@@ -17,7 +17,7 @@ every function below runs atomically with respect to the other goroutines of its
 from .. import _errors
 from .._errors import Panic
 from .. import _views
-from .proc import (getrt, gopark, goready, throw, unpark, park_forever,
+from .proc import (getrt, gopark, goready, throw, unpark, park_forever, _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
@@ -569,10 +569,6 @@ def check_hchan(c):
             assert c.buf[j] is c.zero, f"slot {j} not cleared"
     else:
         assert c.sendx == c.recvx == c.qcount == 0
-    senders = {sg.g for sg in c.sendq if not sg.isSelect}
-    receivers = {sg.g for sg in c.recvq if not sg.isSelect}
-    assert not (senders and c.recvq.first is not None) or all(sg.isSelect for sg in c.recvq)
-    assert not (receivers and c.sendq.first is not None) or all(sg.isSelect for sg in c.sendq)
     for q in (c.sendq, c.recvq):
         prev = None
         for sg in q:
@@ -580,7 +576,7 @@ def check_hchan(c):
             assert sg.c is c, "sudog in queue points at another channel"
             # A queued G is parked, unless another case of its select already won it
             # (selectDone) and it has not yet run pass 3 to take this sudog back.
-            assert sg.g.atomicstatus == 4 or (sg.isSelect and sg.g.selectDone), \
+            assert sg.g.atomicstatus == _Gwaiting or (sg.isSelect and sg.g.selectDone), \
                 f"{sg.g} in a queue but not waiting"
             w = sg.g.waiting
             while w is not None and w is not sg:
@@ -588,6 +584,9 @@ def check_hchan(c):
             assert w is sg, "sudog missing from its goroutine's wait list"
             prev = sg
         assert q.last is prev, "waitq.last is not the last sudog"
+    if c.sendq.first is not None and c.recvq.first is not None:
+        # Only one goroutine in a select can wait on both queues of a channel.
+        assert all(sg.isSelect for sg in c.sendq), "senders and receivers both wait on the channel"
 
 
 class _NilChan(Chan):

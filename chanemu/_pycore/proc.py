@@ -355,6 +355,7 @@ class Runtime:
 
     # -- invariants ----------------------------------------------------------------------
     def check_invariants(self):
+        """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
         from .chan import check_hchan
         running = [g for g in self.allgs.values() if g.atomicstatus == _Grunning]
         if self.curg is not None and not self.dead:
@@ -372,7 +373,6 @@ class Runtime:
             sg = g.waiting
             while sg is not None:
                 assert sg.g is g, "sudog on g.waiting belongs to another G"
-                assert g.atomicstatus != _Grunnable or g.param is not None or sg.c is None
                 if sg.c is not None and g.atomicstatus == _Gwaiting:
                     check_hchan(sg.c)
                 sg = sg.waitlink
@@ -383,7 +383,6 @@ class _RunQueue:
     __slots__ = ("q",)
 
     def __init__(self):
-        from collections import deque
         self.q = deque()
 
     def put(self, gp):
