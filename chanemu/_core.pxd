@@ -34,6 +34,7 @@ cdef class Goroutine:
     cdef sudog* waiting         # sudogs this G waits on, in lock order
     cdef uint32_t selectDone    # someone won the race to wake this G in a select
     cdef bint nilwait           # parked on the nil channel
+    cdef object waitobj         # the sync object of a park(reason, obj)
     cdef long long parentGoid
     cdef object gopc            # (file, line, function) of the go statement, None for g1
     cdef object startfn

@@ -67,6 +67,86 @@ class HChanState:
         return "\n".join(lines)
 
 
+    # -- notebooks ----------------------------------------------------------------------------
+    def to_svg(self, max_waiters=12, max_slots=64):
+        """An SVG drawing: the ring buffer (held slots shaded, ``sendx`` above its slot,
+        ``recvx`` below its slot) and the two wait queues, first to last."""
+        return _svg(self, max_waiters, max_slots)
+
+    def _repr_svg_(self):
+        return self.to_svg()
+
+    def _repr_html_(self):
+        return (f'<div class="chanemu-hchan" title="{_esc(str(self))}">'
+                f"{self.to_svg()}</div>")
+
+
+_CELL_W, _CELL_H, _PAD = 64, 30, 12
+
+
+def _esc(s):
+    return (str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _svg(h, max_waiters, max_slots):
+    out = []
+    y = _PAD + 14
+    out.append(f'<text x="{_PAD}" y="{y}" font-weight="bold">hchan #{h.id}</text>'
+               f'<text x="{_PAD + 90}" y="{y}">qcount={h.qcount} dataqsiz={h.dataqsiz} '
+               f'closed={h.closed} sendx={h.sendx} recvx={h.recvx}</text>')
+    width = 480
+    y += 24
+    if h.dataqsiz:
+        held = {(h.recvx + i) % h.dataqsiz for i in range(h.qcount)}
+        shown = min(h.dataqsiz, max_slots)
+        top = y + 16
+        for i in range(shown):
+            x = _PAD + i * _CELL_W
+            fill = "#cfe3ff" if i in held else "#ffffff"
+            out.append(f'<rect class="slot{" held" if i in held else ""}" x="{x}" y="{top}" '
+                       f'width="{_CELL_W}" height="{_CELL_H}" fill="{fill}" stroke="#333"/>'
+                       f'<text x="{x + _CELL_W / 2}" y="{top + 19}" text-anchor="middle">'
+                       f'{_esc(_cell(h.buf[i], 9))}</text>')
+            if i == h.sendx:
+                out.append(f'<text class="sendx" x="{x + _CELL_W / 2}" y="{top - 4}" '
+                           f'text-anchor="middle" fill="#b00">sendx</text>')
+            if i == h.recvx:
+                out.append(f'<text class="recvx" x="{x + _CELL_W / 2}" y="{top + _CELL_H + 14}" '
+                           f'text-anchor="middle" fill="#070">recvx</text>')
+        if shown < h.dataqsiz:
+            out.append(f'<text x="{_PAD + shown * _CELL_W + 6}" y="{top + 19}">'
+                       f'… {h.dataqsiz - shown} more slots</text>')
+        width = max(width, 2 * _PAD + shown * _CELL_W + 140)
+        y = top + _CELL_H + 30
+    else:
+        out.append(f'<text x="{_PAD}" y="{y + 8}" fill="#555">buf: unbuffered '
+                   f'(dataqsiz=0): a send hands its value straight to a receiver</text>')
+        y += 26
+    for name, q in (("recvq", h.recvq), ("sendq", h.sendq)):
+        out.append(f'<text x="{_PAD}" y="{y + 19}">{name} ({len(q)})</text>')
+        x = _PAD + 90
+        for s in q[:max_waiters]:
+            label = f"g{s.goid}" + (" sel" if s.is_select else "")
+            if name == "sendq":
+                label += " " + _cell(s.elem, 8)
+            w = 10 + 7 * len(label)
+            out.append(f'<rect class="sudog" x="{x}" y="{y}" width="{w}" height="{_CELL_H - 2}" '
+                       f'rx="6" fill="#fff4d6" stroke="#a60"/><text x="{x + 5}" y="{y + 19}">'
+                       f'{_esc(label)}</text>')
+            x += w + 14
+        if len(q) > max_waiters:
+            out.append(f'<text x="{x}" y="{y + 19}">… +{len(q) - max_waiters} more</text>')
+            x += 110
+        if not q:
+            out.append(f'<text x="{x}" y="{y + 19}" fill="#555">empty</text>')
+        width = max(width, x + _PAD)
+        y += _CELL_H + 8
+    height = y + _PAD
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
+            f'font-family="monospace" font-size="12">' + "".join(out) + "</svg>")
+
+
 def _cell(v, limit=12):
     r = repr(v)
     return r if len(r) <= limit else r[:limit - 1] + "…"

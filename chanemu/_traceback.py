@@ -54,9 +54,14 @@ def user_frames(frame):
 def line_offset(code, lasti):
     """The bytecode offset where the executing line starts: Go's ``+0x`` pc offset, made stable
     (the exact instruction of a suspended call differs with the callee's implementation)."""
-    for start, end, _ in code.co_lines():
+    # co_lines() splits a line into several ranges (one per source position): the line starts
+    # at the first range of the run of ranges that carry its number.
+    run_start, run_line = 0, None
+    for start, end, line in code.co_lines():
+        if line != run_line:
+            run_start, run_line = start, line
         if start <= lasti < end:
-            return start
+            return run_start
     return max(lasti, 0)
 
 
@@ -64,7 +69,7 @@ def header(g, now=None):
     """``goroutine N [status, M minutes]:`` (traceback.go goroutineheader)."""
     status = g.wait_reason if g.status == "waiting" and g.wait_reason else g.status
     extra = ""
-    if g.status == "waiting" and g.wait_since:
+    if g.status == "waiting" and g.wait_since is not None:
         if now is None:
             now = g_runtime_now(g)
         minutes = (now - g.wait_since) // _NS_PER_MINUTE
@@ -87,9 +92,15 @@ def entry_frame(fn):
     Channel methods read the same on both twins: ``chanemu.Chan.send`` in ``<chanemu>``."""
     self = getattr(fn, "__self__", None)
     if self is not None and type(self).__module__.startswith("chanemu._"):
-        return (f"chanemu.{type(self).__name__.lstrip('_')}.{fn.__name__}", "<chanemu>", 0, 0)
-    code = getattr(fn, "__code__", None)
+        cls = type(self).__name__.lstrip("_")
+        if cls.endswith("Chan"):       # the nil channel is a Chan too (a subclass in Python)
+            cls = "Chan"
+        return (f"chanemu.{cls}.{fn.__name__}", "<chanemu>", 0, 0)
     mod = getattr(fn, "__module__", None) or type(fn).__module__
+    if mod and mod.startswith(("chanemu._core", "chanemu._pycore")):
+        # a function of the core itself (go(select)): the same on both twins
+        return (f"chanemu.{getattr(fn, '__name__', '?')}", "<chanemu>", 0, 0)
+    code = getattr(fn, "__code__", None)
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     if code is not None:
         return (f"{mod}.{name}", code.co_filename, code.co_firstlineno, 0)

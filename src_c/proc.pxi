@@ -84,8 +84,14 @@ cdef class Goroutine:
 
     @property
     def wait_since(self):
-        """Runtime clock (ns) when the goroutine parked, or 0 when it is not waiting."""
-        return self.waitsince if self.atomicstatus == _Gwaiting else 0
+        """Runtime clock (ns) when the goroutine parked, or None when it is not waiting."""
+        return self.waitsince if self.atomicstatus == _Gwaiting else None
+
+    @property
+    def waiting_obj(self):
+        """The sync object a goroutine parked by park(reason, obj) waits on (Go's sudog.elem of
+        a semaphore wait), or None."""
+        return self.waitobj if self.atomicstatus == _Gwaiting else None
 
     @property
     def parent_goid(self):
@@ -129,7 +135,11 @@ cdef class Goroutine:
     def frame(self):
         """The goroutine's innermost Python frame (None if it has not started or has ended)."""
         if self.atomicstatus == _Grunning:
-            return sys._getframe(1)
+            # The caller's frame: the running goroutine is the caller (a C property adds none).
+            try:
+                return sys._getframe(0)
+            except ValueError:
+                return None
         if self.gr is None:
             return None
         return self.gr.gr_frame
@@ -538,18 +548,22 @@ cdef void unpark(Runtime rt, Goroutine gp):
 cdef dict WAIT_REASON_INDEX = {r: i for i, r in enumerate(WAIT_REASONS) if r is not None}
 
 
-def park(reason):
-    """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep)."""
+def park(reason, obj=None):
+    """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep).
+    obj is the sync object it waits on (the leak detector asks whether it is reachable)."""
     cdef int i = WAIT_REASON_INDEX.get(reason, -1) if isinstance(reason, str) else -1
     if i < 0:
         raise ValueError(f"unknown wait reason {reason!r}")
     cdef Runtime rt = getrt()
     cdef Goroutine gp = rt.curg
+    gp.waitobj = obj
     try:
         gopark(rt, i)
     except BaseException:
         unpark(rt, gp)
         raise
+    finally:
+        gp.waitobj = None
 
 
 def ready(gp):
@@ -864,8 +878,11 @@ def run(main, *args, seed=None, clock="real", **kwargs):
     try:
         return g1.gr.switch()
     finally:
-        set_thread_rt(prev)
-        teardown(rt)
+        # Teardown first: discarded goroutines unwind inside their own (dead) program.
+        try:
+            teardown(rt)
+        finally:
+            set_thread_rt(prev)
 
 
 def _main_body(*_):
@@ -901,9 +918,14 @@ cdef int teardown(Runtime rt) except -1:
             except GreenletExit:
                 pass
     for g in rt.allgs.values():
+        # A discarded goroutine's handle may outlive the program: let go of what it held.
         g.atomicstatus = _Gdead
         g.gr = None
+        g.startfn = g.args = g.kwargs = None
+        g.waitobj = None
+        g.waiting = g.param = NULL
     rt.allgs.clear()
+    rt.curg = None
     rt.timers.clear()
     rt.timer_next = NO_TIMER
     return 0

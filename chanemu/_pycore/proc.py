@@ -81,7 +81,7 @@ class Goroutine:
     """
     __slots__ = ("goid", "atomicstatus", "waitreason", "waitsince", "param", "waiting",
                  "selectDone", "parentGoid", "gopc", "startfn", "args", "kwargs", "rt", "gr",
-                 "nilwait", "__weakref__")
+                 "nilwait", "waitobj", "__weakref__")
 
     def __init__(self, rt, goid, fn, args, kwargs, parent, gopc):
         self.rt = rt
@@ -93,6 +93,7 @@ class Goroutine:
         self.waiting = None      # sudogs this G waits on, in lock order (through waitlink)
         self.selectDone = 0      # someone won the race to wake this G in a select
         self.nilwait = False     # parked on the nil channel
+        self.waitobj = None      # the sync object of a park(reason, obj)
         self.parentGoid = parent
         self.gopc = gopc         # (code, lineno, module) of the go statement
         self.startfn = fn
@@ -111,8 +112,14 @@ class Goroutine:
 
     @property
     def wait_since(self):
-        """Runtime clock (ns) when the goroutine parked, or 0 when it is not waiting."""
-        return self.waitsince if self.atomicstatus == _Gwaiting else 0
+        """Runtime clock (ns) when the goroutine parked, or None when it is not waiting."""
+        return self.waitsince if self.atomicstatus == _Gwaiting else None
+
+    @property
+    def waiting_obj(self):
+        """The sync object a goroutine parked by park(reason, obj) waits on (Go's sudog.elem of
+        a semaphore wait), or None."""
+        return self.waitobj if self.atomicstatus == _Gwaiting else None
 
     @property
     def parent_goid(self):
@@ -157,7 +164,7 @@ class Goroutine:
     def frame(self):
         """The goroutine's innermost Python frame (None if it has not started or has ended)."""
         if self.atomicstatus == _Grunning:
-            return sys._getframe(1)
+            return sys._getframe(1)   # the caller's: the running goroutine is the caller
         gr = self.gr
         return gr.gr_frame if gr is not None else None
 
@@ -476,17 +483,21 @@ def unpark(rt, gp):
     rt.curg = gp
 
 
-def park(reason):
-    """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep)."""
+def park(reason, obj=None):
+    """Park the calling goroutine with one of Go's wait reasons until ready(g) (sync, sleep).
+    obj is the sync object it waits on (the leak detector asks whether it is reachable)."""
     if reason not in WAIT_REASONS or reason is None:
         raise ValueError(f"unknown wait reason {reason!r}")
     rt = getrt()
     gp = rt.curg
+    gp.waitobj = obj
     try:
         gopark(rt, reason)
     except BaseException:
         unpark(rt, gp)
         raise
+    finally:
+        gp.waitobj = None
 
 
 def park_forever(reason):
@@ -805,8 +816,11 @@ def run(main, *args, seed=None, clock="real", **kwargs):
     try:
         return g1.gr.switch(g1)
     finally:
-        _tls.rt = prev
-        teardown(rt)
+        # Teardown first: discarded goroutines unwind inside their own (dead) program.
+        try:
+            teardown(rt)
+        finally:
+            _tls.rt = prev
 
 
 def _main_body(g1):
@@ -834,9 +848,13 @@ def teardown(rt):
             except greenlet.GreenletExit:
                 pass
     for g in rt.allgs.values():
+        # A discarded goroutine's handle may outlive the program: let go of what it held.
         g.atomicstatus = _Gdead
         g.gr = None
+        g.startfn = g.args = g.kwargs = None
+        g.waiting = g.param = g.waitobj = None
     rt.allgs.clear()
+    rt.curg = None
     rt.runq = _RunQueue()
     rt.runnext = None
     rt.timers.clear()

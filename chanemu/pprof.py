@@ -1,0 +1,600 @@
+"""chanemu.pprof: goroutine profiles in Go's formats, the goroutine leak profile, a debug server.
+
+What Go's runtime/pprof and net/http/pprof give a Go program, for the emulated one:
+
+- ``goroutine_profile(debug=1)``: Go's legacy text format, one record per distinct stack, most
+  frequent first (``goroutine profile: total N``, ``50 @ 0x... 0x...``, ``#\t0x..\tfunc+0x..\t
+  file:line``); ``debug=2``: every goroutine in the format of an unrecovered panic
+  (``goroutine 7 [chan send, 5 minutes]:`` ... ``created by F in goroutine P``); ``debug=0``: a
+  gzipped profile.proto (``write_goroutine_profile(path)`` writes it), which ``go tool pprof``
+  reads.
+- ``goroutine_leak_profile()``: the goroutines that can never run again (Go 1.26's
+  ``goroutineleak`` profile; see its docstring for the rules and the limits).
+- ``serve("127.0.0.1:6060")``: ``/debug/pprof/`` with the goroutine and goroutineleak profiles,
+  and ``/debug/chanemu/chans``, every live channel's hchan as JSON.
+
+Stacks are Python's in Go's shape: ``module.qualname`` for functions, the bytecode offset of the
+line for ``+0x``, chanemu's runtime frames hidden as Go hides ``runtime.*``; the program counters
+are stable pseudo-PCs (a hash of function and file, plus the offset), so equal stacks print equal
+``@`` lists and group together. Go's runtime frames (``runtime.gopark``, ``runtime.chansend1``...)
+are synthesised from the wait reason: present in ``@`` lists and in profile.proto, hidden in text,
+as in Go.
+
+chanemu's extra: ``annotate=True`` adds, for each goroutine parked on channels, a
+``# chanemu: chan 3 sendq 4/7 (hchan qcount=5 dataqsiz=5 closed=0)`` line: the channel (its
+``chan_id``), the queue, the sudog's position in it, and the channel's state. It is a comment
+line, which Go's profile parsers skip, and it is off by default so the output is Go's exactly.
+
+Snapshots are taken on the runtime's thread between two operations (``chanemu._safepoint``), so
+one taken from the debug server's thread never sees a half-done channel operation.
+"""
+import html
+import io
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import chanemu
+from . import _gsnap, _pbprof
+from ._gsnap import GOEXIT_FRAME, frame_pc
+
+__all__ = ["goroutine_profile", "write_goroutine_profile", "goroutine_leak_profile",
+           "leaked_goroutines", "serve", "Server"]
+
+
+# -- grouping and the text formats ---------------------------------------------------------
+def _group(records):
+    """[(count, stack, members)] by distinct stack, in Go's order: count descending, then the
+    ``@`` key string ascending (runtime/pprof keysByCount)."""
+    groups = {}
+    for r in records:
+        st = r.stack()
+        g = groups.get(st)
+        if g is None:
+            groups[st] = [r]
+        else:
+            g.append(r)
+    out = [(len(members), st, members) for st, members in groups.items()]
+    out.sort(key=lambda x: (-x[0], _at_key(x[1])))
+    return out
+
+
+def _at_key(stack):
+    return "@" + "".join(f" {frame_pc(fr) + 1:#x}" for fr in stack + (GOEXIT_FRAME,))
+
+
+def _shown(stack):
+    """printStackRecord: hide runtime.goexit and the runtime frames at the top."""
+    i = 0
+    while i < len(stack) and stack[i][0].startswith(("runtime.", "internal/runtime/")):
+        i += 1
+    shown = stack[i:]
+    return shown if shown else stack
+
+
+def _tabwrite(rows):
+    """text/tabwriter as runtime/pprof sets it up (minwidth 1, tabwidth 8, padding 1, padchar
+    '\\t'), for a block of rows with the same number of cells; the last cell is not a column."""
+    if not rows:
+        return []
+    ncol = len(rows[0]) - 1
+    widths = [max(1, max(len(r[j]) + 1 for r in rows)) for j in range(ncol)]
+    cellw = [(w + 7) // 8 * 8 for w in widths]
+    out = []
+    for r in rows:
+        parts = []
+        for j in range(ncol):
+            parts.append(r[j] + "\t" * ((cellw[j] - len(r[j]) + 7) // 8))
+        parts.append(r[-1])
+        out.append("".join(parts))
+    return out
+
+
+def _ranges(nums):
+    nums = sorted(set(nums))
+    out = []
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        out.append(str(nums[i]) if i == j else f"{nums[i]}-{nums[j]}")
+        i = j + 1
+    if len(out) > 8:
+        out = out[:8] + ["..."]
+    return ",".join(out)
+
+
+def _group_notes(members):
+    """``# chanemu:`` lines for a group: per channel and queue, the positions of its sudogs."""
+    per = {}
+    nil = 0
+    for r in members:
+        for w in r.waits:
+            if w.queue is None:
+                nil += 1
+                continue
+            per.setdefault((w.cid, w.queue), (w, []))[1].append(w.pos)
+    lines = []
+    for (cid, queue), (w, pos) in sorted(per.items()):
+        lines.append(f"# chanemu: chan {cid} {queue} positions {_ranges(pos)} of {w.qlen} "
+                     f"(hchan qcount={w.qcount} dataqsiz={w.dataqsiz} closed={w.closed})")
+    if nil:
+        lines.append(f"# chanemu: nil chan: {nil} goroutine{'s' if nil > 1 else ''} never ready")
+    return lines
+
+
+def _count_text(name, records, annotate=False):
+    """printCountProfile with debug=1: Go's legacy text format."""
+    lines = [f"{name} profile: total {len(records)}"]
+    for count, stack, members in _group(records):
+        lines.append(f"{count} {_at_key(stack)}")
+        rows = [["#", f"{frame_pc(fr):#x}", f"{fr[0]}+{fr[3]:#x}", f"{fr[1]}:{fr[2]}"]
+                for fr in _shown(stack)]
+        lines.extend(_tabwrite(rows))
+        if annotate:
+            lines.extend(_group_notes(members))
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _format_record(r, now, annotate=False):
+    lines = [r.header(now)]
+    if annotate:
+        lines.extend(f"# chanemu: {w}" for w in r.waits)
+    for func, file, line, off, _ in r.frames:
+        lines.append(f"{func}(...)")
+        lines.append(f"\t{file}:{line} +0x{off:x}")
+    if r.created is not None:
+        file, line, func = r.created
+        lines.append(f"created by {func}" + (f" in goroutine {r.parent}" if r.parent else ""))
+        lines.append(f"\t{file}:{line} +0x0")
+    return "\n".join(lines) + "\n"
+
+
+def _stacks_text(snap, annotate=False):
+    """writeGoroutineStacks (debug=2): runtime.Stack(all): the running goroutine first."""
+    recs = snap.records
+    if snap.current is not None:
+        recs = [snap.current] + [r for r in recs if r is not snap.current]
+    return "\n".join(_format_record(r, snap.now, annotate) for r in recs)
+
+
+def _comments():
+    return [f"chanemu {chanemu.__version__} ({chanemu.IMPL})"]
+
+
+def _proto(name, records, duration_nanos=0):
+    return _pbprof.encode(name, [(n, st) for n, st, _ in _group(records)],
+                          program=f"chanemu-{chanemu.IMPL}", comments=_comments(),
+                          duration_nanos=duration_nanos)
+
+
+def _check_debug(debug):
+    if isinstance(debug, bool) or not isinstance(debug, int) or debug < 0:
+        raise ValueError(f"debug must be 0, 1 or 2 (or more: 2), not {debug!r}")
+
+
+# -- public API ----------------------------------------------------------------------------
+def goroutine_profile(debug=1, *, annotate=False, rt=None):
+    """The goroutine profile of the calling thread's program (or of runtime rt), as Go writes it.
+
+    debug=1: Go's legacy text format (``str``); debug=2 (or more): every goroutine's stack in the
+    format of an unrecovered panic (``str``); debug=0: gzipped profile.proto (``bytes``).
+    annotate=True adds ``# chanemu:`` lines naming the channel each goroutine is parked on and
+    its sudog's position in the queue (text formats only).
+    """
+    _check_debug(debug)
+    snap = _gsnap.take(rt, waits=annotate and debug > 0)
+    if debug == 0:
+        return _proto("goroutine", snap.records)
+    if debug == 1:
+        return _count_text("goroutine", snap.records, annotate)
+    return _stacks_text(snap, annotate)
+
+
+def write_goroutine_profile(path, *, rt=None):
+    """Write the goroutine profile as a gzipped profile.proto (``go tool pprof`` reads it).
+    path: a file name or a binary file object. Returns the number of goroutines."""
+    snap = _gsnap.take(rt)
+    data = _proto("goroutine", snap.records)
+    if hasattr(path, "write"):
+        path.write(data)
+    else:
+        with open(path, "wb") as f:
+            f.write(data)
+    return len(snap.records)
+
+
+def goroutine_leak_profile(debug=1, *, annotate=False, rt=None):
+    """Go 1.26's ``goroutineleak`` profile: the goroutines that can never run again.
+
+    debug=1: ``goroutineleak profile: total N`` and the leaked goroutines grouped by stack, as
+    ``goroutine_profile`` (``str``); debug=2: every goroutine, the leaked ones marked
+    ``[chan send (leaked)]``, as Go does (``str``); debug=0: gzipped profile.proto (``bytes``).
+
+    The rules are Go's (runtime/mgc.go, findGoroutineLeaks): marking starts from the globals
+    (every module's namespace in ``sys.modules``) and the stacks of the goroutines that can run
+    (running, runnable, sleeping, or parked on anything but a channel), plus pending runtime
+    timers and the stacks of the process's other threads. A goroutine parked on channels (send,
+    receive, select) becomes a root as soon as one of its channels is marked: someone may still
+    complete its operation. Marking goes on to a fixed point; the goroutines left parked on
+    channels nothing reached are leaked. Waits on the nil channel and ``select()`` with no cases
+    always count (except main's ``select {}``, as in Go). Objects are followed with
+    ``gc.get_referents``, frames through their locals (closure cells included), channels through
+    their buffered values and their blocked senders' values; goroutine handles are not followed
+    (holding a handle does not keep a goroutine's channels alive).
+
+    Limits. Like Go's detector, which "may fail to identify leaks caused by blocking on
+    operations over concurrency primitives reachable through global variables or the local
+    variables of runnable goroutines", it is sound rather than complete: a channel that a
+    runnable goroutine or a global can still reach keeps its waiters off the report even if no
+    code will ever use it again. The article's leak is one (main's frame holds the channel);
+    ``chanemu.leak.Watch`` finds that one by its growth. Goroutines parked in ``sync``
+    primitives, or sleeping, count as runnable (the object they wait on is not visible here).
+    Soundness holds for the references the detector can see: a reference held only on Python's
+    evaluation stack (a temporary passed to a call in progress, the iterator of
+    ``for v in make_chan():`` in a goroutine that is runnable) or only by a C object that does
+    not report its references to the gc is not seen, and a channel known only there would be
+    taken for unreachable. Every call scans what is reachable: milliseconds to a second,
+    depending on the size of the heap.
+    """
+    _check_debug(debug)
+    if debug >= 2:
+        snap = _gsnap.take(rt, waits=annotate, leaks=True)
+        return _stacks_text(snap, annotate)
+    snap = _gsnap.take(rt, waits=annotate and debug > 0, leaks=True,
+                       filter=lambda g, leaked: leaked)
+    if debug == 0:
+        return _proto("goroutineleak", snap.records)
+    return _count_text("goroutineleak", snap.records, annotate)
+
+
+def leaked_goroutines(rt=None):
+    """The handles of the leaked goroutines (see goroutine_leak_profile), by goid."""
+    rt = _gsnap.resolve(rt)
+
+    def find():
+        from . import _reach
+        gs = sorted(rt.goroutines(), key=lambda g: g.goid)
+        ids = _reach.leaked_goids(rt, gs, _gsnap.Where(rt))
+        return [g for g in gs if g.goid in ids]
+    return _gsnap.on_runtime(rt, find)
+
+
+# -- the debug server ----------------------------------------------------------------------
+_DESCRIPTIONS = {
+    "cmdline": "The command line invocation of the current program",
+    "goroutine": "Stack traces of all current goroutines. Use debug=2 as a query parameter to "
+                 "export in the same format as an unrecovered panic.",
+    "goroutineleak": "Stack traces of all leaked goroutines. Use debug=2 as a query parameter to "
+                     "export in the same format as an unrecovered panic.",
+}
+MAX_DELTA_SECONDS = 60
+DEFAULT_MAX_WAITERS = 1000
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _int_param(q, name, default, lo=0):
+    v = q.get(name)
+    if v is None:
+        return default
+    try:
+        n = int(v, 10)
+    except ValueError:
+        n = None
+    if n is None or n < lo or v.strip() != v:
+        raise _BadRequest(f'invalid value for "{name}" - must be an integer >= {lo}')
+    return n
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "chanemu-pprof"
+    # One request per connection: nothing lingers once the server is closed.
+    protocol_version = "HTTP/1.0"
+    default_request_version = "HTTP/1.0"    # answer garbage with a status line, not HTTP/0.9
+    timeout = 30                            # a client that stalls mid-request is dropped
+
+    def log_message(self, format, *args):     # quiet, as net/http/pprof is
+        pass
+
+    def do_GET(self):
+        self._serve(head=False)
+
+    def do_HEAD(self):
+        self._serve(head=True)
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _send(self, status, body, ctype, extra=(), head=False):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _error(self, status, text, head=False):
+        self._send(status, text + "\n", "text/plain; charset=utf-8", [("X-Go-Pprof", "1")],
+                   head)
+
+    def _serve(self, head):
+        try:
+            url = urllib.parse.urlsplit(self.path)
+            path = urllib.parse.unquote(url.path)
+            q = {}
+            for k, v in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
+                q.setdefault(k, v)      # the first value, as Go's FormValue
+            status, body, ctype, extra = self.server.owner._route(path, q)
+        except _BadRequest as e:
+            return self._error(HTTPStatus.BAD_REQUEST, str(e), head)
+        except _NotFound as e:
+            return self._error(HTTPStatus.NOT_FOUND, str(e), head)
+        except _Unavailable as e:
+            return self._error(HTTPStatus.SERVICE_UNAVAILABLE, str(e), head)
+        except Exception as e:     # a bug, or the program ended: say so, keep serving
+            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR,
+                               f"chanemu: {type(e).__name__}: {e}", head)
+        self._send(status, body, ctype, extra, head)
+
+
+class _NotFound(Exception):
+    pass
+
+
+class _Unavailable(Exception):
+    pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def server_activate(self):
+        self.conns = set()              # open connections, shut down at close()
+        self.workers = set()            # handler threads, joined at close()
+        self.conns_lock = threading.Lock()
+        super().server_activate()
+
+    def process_request(self, request, client_address):
+        with self.conns_lock:
+            self.conns.add(request)
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        me = threading.current_thread()
+        with self.conns_lock:
+            self.workers.add(me)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.conns_lock:
+                self.workers.discard(me)
+
+    def handle_error(self, request, client_address):
+        # a client that hung up, or a connection shut down by close(): nothing to report
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.conns_lock:
+            self.conns.discard(request)
+        super().shutdown_request(request)
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _parse_addr(addr):
+    if isinstance(addr, tuple):
+        host, port = addr
+    else:
+        host, sep, port = str(addr).rpartition(":")
+        if not sep:
+            raise ValueError(f"serve: address {addr!r} is not host:port")
+        try:
+            port = int(port)
+        except ValueError:
+            raise ValueError(f"serve: bad port in {addr!r}") from None
+    host = host.strip("[]") or "127.0.0.1"     # ":6060" binds loopback, not every interface
+    if not 0 <= port <= 65535:
+        raise ValueError(f"serve: port {port} out of range")
+    return host, port
+
+
+class Server:
+    """The debug HTTP server (see ``serve``): ``url``, ``host``, ``port``, ``close()``; a
+    context manager."""
+
+    def __init__(self, addr, rt):
+        host, port = _parse_addr(addr)
+        self._rt = rt
+        cls = _HTTPServer6 if ":" in host else _HTTPServer
+        self._httpd = cls((host, port), _Handler)
+        self._httpd.owner = self
+        self.host, self.port = self._httpd.server_address[:2]
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"chanemu-pprof {self.host}:{self.port}",
+                                        daemon=True)
+        self._closed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread.start()
+
+    @property
+    def url(self):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/debug/pprof/"
+
+    def close(self):
+        """Stop serving: no new connections, open ones shut down, requests in progress ended
+        (a delta profile's wait is cut short), the threads joined; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        httpd = self._httpd
+        httpd.shutdown()
+        self._stop.set()
+        with httpd.conns_lock:
+            conns = list(httpd.conns)
+            workers = list(httpd.workers)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        httpd.server_close()
+        self._thread.join(5)
+        for w in workers:
+            w.join(5)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<chanemu.pprof.Server {self.url}{' closed' if self._closed else ''}>"
+
+    # -- routes ----------------------------------------------------------------------------
+    def _route(self, path, q):
+        if path == "/debug/pprof":
+            return 301, "", "text/plain; charset=utf-8", [("Location", "/debug/pprof/")]
+        if path == "/debug/pprof/":
+            return 200, self._index(), "text/html; charset=utf-8", []
+        if path.startswith("/debug/pprof/"):
+            name = path[len("/debug/pprof/"):]
+            if name in ("goroutine", "goroutineleak"):
+                return self._profile(name, q)
+            if name == "cmdline":
+                return 200, "\x00".join(sys.argv), "text/plain; charset=utf-8", []
+            raise _NotFound("Unknown profile")
+        if path == "/debug/chanemu/chans":
+            return self._chans(q)
+        raise _NotFound("404 page not found")
+
+    def _index(self):
+        counts = _gsnap.on_runtime(self._rt, lambda: self._rt.num_goroutine())
+        rows = [("cmdline", None), ("goroutine", counts), ("goroutineleak", None)]
+        b = io.StringIO()
+        b.write("<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n.profile-name{\n"
+                "\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n</head>\n<body>\n"
+                "/debug/pprof/ (chanemu, %s)\n<br>\n<p>Set debug=1 as a query parameter to "
+                "export in legacy text format</p>\n<br>\nTypes of profiles available:\n<table>\n"
+                "<thead><td>Count</td><td>Profile</td></thead>\n" % html.escape(chanemu.IMPL))
+        for name, count in rows:
+            b.write(f"<tr><td>{'' if count is None else count}</td><td><a href='{name}?debug=1'>"
+                    f"{name}</a></td></tr>\n")
+        b.write("</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
+                "<a href=\"/debug/chanemu/chans\">every live channel's hchan (JSON)</a>\n<br>\n"
+                "<p>\nProfile Descriptions:\n<ul>\n")
+        for name, _ in rows:
+            b.write(f"<li><div class=profile-name>{name}: </div> "
+                    f"{html.escape(_DESCRIPTIONS[name])}</li>\n")
+        b.write("</ul>\n</p>\n</body>\n</html>")
+        return b.getvalue()
+
+    def _profile(self, name, q):
+        debug = _int_param(q, "debug", 0)
+        annotate = _int_param(q, "chanemu", 0) > 0
+        leak = name == "goroutineleak"
+        if q.get("seconds") is not None:
+            return self._delta(name, q, debug)
+        if debug == 0:
+            data = (goroutine_leak_profile(0, rt=self._rt) if leak
+                    else goroutine_profile(0, rt=self._rt))
+            return (200, data, "application/octet-stream",
+                    [("Content-Disposition", f'attachment; filename="{name}"')])
+        fn = goroutine_leak_profile if leak else goroutine_profile
+        return 200, fn(min(debug, 2), annotate=annotate, rt=self._rt), \
+            "text/plain; charset=utf-8", []
+
+    def _delta(self, name, q, debug):
+        try:
+            sec = int(q["seconds"], 10)
+        except ValueError:
+            sec = 0
+        if sec <= 0:
+            raise _BadRequest('invalid value for "seconds" - must be a positive integer')
+        if debug != 0:
+            raise _BadRequest("seconds and debug params are incompatible")
+        if sec > MAX_DELTA_SECONDS:
+            raise _BadRequest(f'"seconds" exceeds the server\'s limit of {MAX_DELTA_SECONDS}')
+        leak = name == "goroutineleak"
+
+        def counts():
+            snap = _gsnap.take(self._rt, leaks=leak,
+                               filter=(lambda g, leaked: leaked) if leak else None)
+            return {st: n for n, st, _ in _group(snap.records)}
+        t0 = time.monotonic_ns()
+        c0 = counts()
+        if self._stop.wait(sec):
+            raise _Unavailable("the server is closing")
+        c1 = counts()
+        dur = time.monotonic_ns() - t0
+        samples = []
+        for st in list(c1) + [s for s in c0 if s not in c1]:
+            d = c1.get(st, 0) - c0.get(st, 0)
+            if d:
+                samples.append((d, st))
+        data = _pbprof.encode(name, samples, program=f"chanemu-{chanemu.IMPL}",
+                              comments=_comments(), duration_nanos=dur)
+        return (200, data, "application/octet-stream",
+                [("Content-Disposition", f'attachment; filename="{name}-delta"')])
+
+    def _chans(self, q):
+        limit = _int_param(q, "max_waiters", DEFAULT_MAX_WAITERS)
+
+        def listing():
+            out = []
+            for c in _gsnap.live_chans(self._rt):
+                d = chanemu.inspect(c).to_dict()
+                d["len_recvq"] = len(d["recvq"])
+                d["len_sendq"] = len(d["sendq"])
+                d["truncated"] = d["len_recvq"] > limit or d["len_sendq"] > limit
+                d["recvq"] = d["recvq"][:limit]
+                d["sendq"] = d["sendq"][:limit]
+                out.append(d)
+            return {"impl": _gsnap.twin_of(self._rt).IMPL, "num_goroutine": self._rt.num_goroutine(),
+                    "nanotime": self._rt.nanotime(), "channels": out}
+        body = json.dumps(_gsnap.on_runtime(self._rt, listing), indent=1)
+        return 200, body, "application/json", []
+
+
+def serve(addr="127.0.0.1:6060", *, rt=None):
+    """Serve Go's debug endpoints for this program over HTTP, from a thread of its own.
+
+    ``addr`` is ``"host:port"`` (a missing host means 127.0.0.1: loopback by default; port 0
+    picks a free port, see ``server.port``). The server observes ``rt``, by default the calling
+    thread's current runtime: call it from inside the program (e.g. at the top of ``main`` run
+    by ``chanemu.run``). Returns a ``Server``; ``close()`` it (or use ``with``).
+
+    Endpoints: ``/debug/pprof/`` (index), ``/debug/pprof/goroutine?debug=0|1|2`` (0: gzipped
+    profile.proto; ``seconds=N`` with debug=0: a delta profile), ``/debug/pprof/goroutineleak``
+    (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: every live
+    channel's hchan with its queues, ``max_waiters`` sudogs per queue, default 1000). Add
+    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. Unknown paths answer 404, bad
+    parameters 400.
+    """
+    return Server(addr, _gsnap.resolve(rt))
