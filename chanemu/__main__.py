@@ -1,7 +1,9 @@
 """The ``chanemu`` command line (also ``python -m chanemu``).
 
-    python -m chanemu leak-demo [--fixed] [--heartbeats N] [--every-ms MS | --no-wait]
-    python -m chanemu bench [--quick] [--json] [--impl c|python|both] [--only W1,W2,...]
+    python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
+                                [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
+    python -m chanemu bench [--quick] [--json] [--plot FILE] [--load FILE]
+                            [--impl c|python|both|none] [--peers LIST|none] [--only ITEMS]
 """
 import argparse
 import sys
@@ -27,6 +29,17 @@ def _nonnegative_float(s):
     return x
 
 
+def _duration(s):
+    from .time import parse_duration
+    try:
+        d = parse_duration(s)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e} (examples: 24h, 1h30m, 90s, 500ms)") from None
+    if d <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {s}")
+    return d
+
+
 def _parser():
     p = argparse.ArgumentParser(
         prog="chanemu",
@@ -44,20 +57,41 @@ def _parser():
                     "each tick to print runtime.NumGoroutine() and send on the channel. Prints the "
                     "goroutine count and the channel's hchan after every heartbeat, then the "
                     "channel (chanemu.inspect) and the goroutine dump, grouped.")
-    demo.add_argument("--fixed", action="store_true",
-                      help="apply the article's fix: don't send when flag is false")
-    demo.add_argument("--heartbeats", type=_positive_int, default=12, metavar="N",
-                      help="number of heartbeats (default: 12)")
+    variant = demo.add_mutually_exclusive_group()
+    variant.add_argument("--fixed", action="store_true",
+                         help="apply the article's fix: don't send when flag is false")
+    variant.add_argument("--fixed-ctx", action="store_true",
+                         help="the fix a Go engineer would write today: the receiver and the "
+                              "heartbeat senders select on ctx.Done(); cancelling the context at "
+                              "the end releases every blocked sender")
+    demo.add_argument("--clock", choices=("real", "virtual"), default="real",
+                      help="real: heartbeats take wall time; virtual: a fake clock (Go's "
+                           "synctest) that jumps to the next timer, so --duration 24h runs a day "
+                           "of heartbeats in seconds (default: real)")
+    length = demo.add_mutually_exclusive_group()
+    length.add_argument("--duration", type=_duration, metavar="D",
+                        help="how long the program runs, in clock time, as Go writes durations: "
+                             "24h, 1h, 90s, 500ms (default: 6s on the real clock, 1h on the "
+                             "virtual one)")
+    length.add_argument("--heartbeats", type=_positive_int, metavar="N",
+                        help="number of heartbeats instead of a duration")
     wait = demo.add_mutually_exclusive_group()
-    wait.add_argument("--every-ms", type=_nonnegative_float, default=100.0, metavar="MS",
-                      help="wall-clock milliseconds between heartbeats (default: 100; the "
-                           "article's program uses 500)")
+    wait.add_argument("--every-ms", type=_nonnegative_float, default=500.0, metavar="MS",
+                      help="the heartbeat's time.Sleep, in milliseconds of clock time (default: "
+                           "500, the article's)")
     wait.add_argument("--no-wait", action="store_true",
-                      help="no wait between heartbeats (same as --every-ms 0)")
+                      help="no sleep between heartbeats (same as --every-ms 0; give "
+                           "--heartbeats, default 12)")
+
+    demo.add_argument("--pprof", metavar="ADDR",
+                      help="serve chanemu.pprof's debug endpoints (/debug/pprof/, "
+                           "/debug/chanemu/chans) on ADDR, e.g. 127.0.0.1:6060, while the "
+                           "program runs (best with the real clock)")
 
     from . import _bench
     bench = sub.add_parser(
-        "bench", help="microbenchmarks W1-W6 of both twins, against the targets",
+        "bench", help="benchmarks: W1-W6 and Go's channel benchmarks on chanemu, the Python "
+                 "peers and Go, in one run",
         description=_bench.DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _bench.add_arguments(bench)
@@ -70,7 +104,15 @@ def main(argv=None):
     if args.command == "leak-demo":
         from . import leakdemo
         every = 0.0 if args.no_wait else args.every_ms / 1000
-        return leakdemo.main(heartbeats=args.heartbeats, every=every, fixed=args.fixed)
+        duration = args.duration
+        if duration is None and args.heartbeats is None and every > 0:
+            duration = 3600.0 if args.clock == "virtual" else 6.0
+        if duration is not None and every <= 0:
+            _parser().error("leak-demo: --duration needs a heartbeat interval (not --no-wait or "
+                            "--every-ms 0): give --heartbeats")
+        variant = "ctx" if args.fixed_ctx else "fixed" if args.fixed else "leak"
+        return leakdemo.main(heartbeats=args.heartbeats, every=every, variant=variant,
+                             clock=args.clock, duration=duration, pprof=args.pprof)
     if args.command == "bench":
         from . import _bench
         return _bench.run_cli(args)

@@ -633,15 +633,22 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
         # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         gr = gp.gr = gfget(rt)
         if not PyGreenlet_STARTED(<PyGreenlet*>gr):
-            if rt.g0 is None:
-                rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
-            gr = rt.g0
+            gr = getg0(rt)
     PyGreenlet_Switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
     return 0
 
 
+cdef object getg0(Runtime rt):
+    if rt.g0 is None:
+        rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+    return rt.g0
+
+
 def _g0_loop(*_):
-    """g0: starts fresh goroutine greenlets from a shallow stack (see execute)."""
+    """g0, the scheduler's own greenlet: it starts fresh goroutine greenlets from a shallow
+    stack (see execute), and it is every worker's parent, so a worker that ends hands control
+    here and g0 switches to rt.curg. (A worker ending into another worker's greenlet instead
+    would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     cdef Runtime rt = getrt()
     try:
         while True:
@@ -713,7 +720,7 @@ cdef object gfget(Runtime rt):
     """A greenlet to run a new goroutine: an idle one from the free list, or a fresh one."""
     if rt.gfree:
         return rt.gfree.pop()
-    return greenlet.greenlet(_worker, parent=rt.fatal_target)
+    return greenlet.greenlet(_worker, parent=getg0(rt))
 
 
 def _worker(*_):
@@ -798,8 +805,9 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
         nxt.gr = me
         return nxt
     if len(rt.gfree) >= GFREE_CAP:
-        # Free list full: end this greenlet. Its end switches to its parent, so make that nxt's.
-        me.parent = nxt.gr
+        # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
+        # to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's child here).
+        me.parent = getg0(rt)
         return None
     rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
     PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
@@ -904,9 +912,9 @@ cdef int teardown(Runtime rt) except -1:
     """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
     cdef Goroutine g
     rt.dead = True
-    grs = [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
-    if rt.g0 is not None:
-        grs.append(rt.g0)
+    # g0 goes first: the workers it parents then end into its parent, the caller of run().
+    grs = [] if rt.g0 is None else [rt.g0]
+    grs += [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
     rt.gfree = []
     rt.g0 = None
     rt.runqsize = 0

@@ -579,14 +579,21 @@ def execute(rt, gp):
         # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         gr = gp.gr = gfget(rt)
         if not gr and not gr.dead:          # not started yet
-            if rt.g0 is None:
-                rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
-            gr = rt.g0
+            gr = getg0(rt)
     gr.switch(rt)
 
 
+def getg0(rt):
+    if rt.g0 is None:
+        rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+    return rt.g0
+
+
 def _g0_loop(rt):
-    """g0: starts fresh goroutine greenlets from a shallow stack (see execute)."""
+    """g0, the scheduler's own greenlet: it starts fresh goroutine greenlets from a shallow
+    stack (see execute), and it is every worker's parent, so a worker that ends hands control
+    here and g0 switches to rt.curg. (A worker ending into another worker's greenlet instead
+    would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     try:
         while True:
             rt.curg.gr.switch(rt.curg)
@@ -670,7 +677,7 @@ def gfget(rt):
     """A greenlet to run a new goroutine: an idle one from the free list, or a fresh one."""
     if rt.gfree:
         return rt.gfree.pop()
-    return greenlet.greenlet(_worker, parent=rt.fatal_target)
+    return greenlet.greenlet(_worker, parent=getg0(rt))
 
 
 def _worker(gp):
@@ -749,8 +756,9 @@ def goexit0(rt, gp):
         nxt.gr = me
         return nxt
     if len(rt.gfree) >= GFREE_CAP:
-        # Free list full: end this greenlet. Its end switches to its parent, so make that nxt's.
-        me.parent = nxt.gr
+        # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
+        # to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's child here).
+        me.parent = getg0(rt)
         return None
     rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
     nxt.gr.switch()
@@ -836,9 +844,9 @@ def teardown(rt):
     """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
     rt.dead = True
     me = greenlet.getcurrent()
-    grs = [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
-    if rt.g0 is not None:
-        grs.append(rt.g0)
+    # g0 goes first: the workers it parents then end into its parent, the caller of run().
+    grs = [] if rt.g0 is None else [rt.g0]
+    grs += [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
     rt.gfree = []
     rt.g0 = None
     for gr in grs:
