@@ -1,7 +1,8 @@
 """Live read-only views of a channel's hchan, written once over both twins.
 
-A twin's Chan provides three accessors: ``_hchan_field(name)``, ``_waitq(name)`` (a list of
-``(g, elem, isSelect, success, c, releasetime)`` in queue order) and ``_waitq_len(name)``.
+A twin's Chan provides four accessors: ``_hchan_field(name)``, ``_waitq(name)`` (a list of
+``(g, elem, isSelect, success, c, releasetime)`` in queue order), ``_waitq_at(name, i)`` (the
+i-th such tuple, walking i links, or None) and ``_waitq_len(name)``.
 """
 import itertools
 import weakref
@@ -57,7 +58,16 @@ class WaitqView:
         return iter(self._list())
 
     def __getitem__(self, i):
-        return self._list()[i]
+        if isinstance(i, slice):
+            return self._list()[i]
+        if not isinstance(i, int):
+            raise TypeError(f"waitq indices must be integers, not {type(i).__name__}")
+        if i < 0:
+            i += len(self)
+        t = self._c._waitq_at(self._name, i) if i >= 0 else None
+        if t is None:
+            raise IndexError("waitq index out of range")
+        return SudogView(*t)
 
     def __bool__(self):
         return len(self) > 0

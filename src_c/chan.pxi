@@ -254,6 +254,16 @@ cdef class Chan:
             sg = sg.next
         return out
 
+    def _waitq_at(self, str name, Py_ssize_t i):
+        cdef sudog* sg = self.recvq.first if name == "recvq" else self.sendq.first
+        while sg != NULL and i > 0:
+            sg = sg.next
+            i -= 1
+        if sg == NULL:
+            return None
+        return (<object>sg.g, <object>sg.elem if sg.elem != NULL else None, sg.isSelect,
+                sg.success, <object>sg.c if sg.c != NULL else None, sg.releasetime)
+
     def _waitq_len(self, str name):
         return waitq_len(&self.recvq if name == "recvq" else &self.sendq)
 

@@ -203,6 +203,15 @@ class Chan:
         q = self.recvq if name == "recvq" else self.sendq
         return [(sg.g, sg.elem, sg.isSelect, sg.success, sg.c, sg.releasetime) for sg in q]
 
+    def _waitq_at(self, name, i):
+        sg = (self.recvq if name == "recvq" else self.sendq).first
+        while sg is not None and i > 0:
+            sg = sg.next
+            i -= 1
+        if sg is None:
+            return None
+        return (sg.g, sg.elem, sg.isSelect, sg.success, sg.c, sg.releasetime)
+
     def _waitq_len(self, name):
         q = self.recvq if name == "recvq" else self.sendq
         n = 0
