@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The cross-library workloads W1-W6 (shared bench/WORKLOADS.md) on chanemu's two twins.
+"""The cross-library workloads W1-W6 (shared bench/WORKLOADS.md) alone, on every library.
 
-A thin script over chanemu._bench, where the workloads live; the same as ``python -m chanemu bench``
-and taking the same options (--quick, --json, --impl c|python|both, --only W1,W2,...).
+``python bench/workloads.py [options]`` is ``python -m chanemu bench --only workloads [options]``
+(an --only of your own replaces it). The workloads themselves live in chanemu/_bench/workloads.py
+(chanemu) and chanemu/_bench/peers.py (the peers), their Go twins in bench/go/main.go.
 """
 import os
 import sys
@@ -15,4 +16,7 @@ except ImportError:  # run from a source checkout: use the tree this script belo
 from chanemu.__main__ import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(["bench", *sys.argv[1:]]))
+    args = sys.argv[1:]
+    if not any(a == "--only" or a.startswith("--only=") for a in args):
+        args = ["--only", "workloads", *args]
+    sys.exit(main(["bench", *args]))

@@ -1,19 +1,24 @@
-"""The benchmark code still runs: each workload once, with a tiny n, on the twin under test.
+"""The benchmark code still runs: each benchmark once, with a tiny n.
 
 Benchmarks are not tests: nothing here is timed or compared with a target. This only keeps
-chanemu._bench (``python -m chanemu bench``) from rotting as the core changes.
+chanemu._bench (``python -m chanemu bench``) from rotting as the core changes: W1-W6 and Go's
+benchmark names on the twin under test (the ``ce`` fixture), W1-W6 on each installed peer, the
+go test output parser, and the table.
 """
+import importlib.util
+import shutil
+
 import pytest
 
-from chanemu import _bench
+from chanemu._bench import gobench, golang, peers, report, workloads
 
-WORKLOAD_IDS = [w[0] for w in _bench.WORKLOADS]
+WORKLOAD_IDS = [w[0] for w in workloads.WORKLOADS]
 
 
 @pytest.mark.parametrize("wid", WORKLOAD_IDS)
 def test_workload_runs_once(ce, wid):
-    _, name, fn, _unit = next(w for w in _bench.WORKLOADS if w[0] == wid)
-    if wid == "W4" and not _bench.has_select():
+    _, name, fn, _unit = workloads.BY_ID[wid]
+    if wid == "W4" and not workloads.has_select():
         pytest.skip("W4 select2 needs chanemu.select")
     if wid == "W5":
         out = {}
@@ -24,13 +29,86 @@ def test_workload_runs_once(ce, wid):
     assert ns > 0, name
 
 
+@pytest.mark.parametrize("name", [b[0] for b in gobench.BENCHMARKS])
+def test_go_benchmark_runs_once(ce, name):
+    _, fn, _start, _max, _what = gobench.BY_NAME[name]
+    # ChanSync and the ProdCons shapes work in blocks of 1,000 calls: n below that is one block
+    n = 2 if name == "ChanPopular" else 16
+    assert fn(n) > 0, name
+
+
+def _peer_cases():
+    for peer in peers.NAMES:
+        mod = dict((p[0], p[1]) for p in peers.PEERS)[peer]
+        mark = pytest.mark.skipif(importlib.util.find_spec(mod) is None,
+                                  reason=f"{peer} is not installed")
+        for wid in sorted(peers.FUNCS[peer]):
+            yield pytest.param(peer, wid, marks=mark, id=f"{peer}-{wid}")
+
+
+@pytest.mark.parametrize("peer,wid", list(_peer_cases()))
+def test_peer_workload_runs_once(peer, wid):
+    if wid == "W5":
+        out = {}
+        ns = peers.run_w5(peer, 8, out)
+        assert out["blocked"] == 8
+    else:
+        ns = peers.FUNCS[peer][wid](16)
+    assert ns > 0
+
+
+def test_go_bench_output_parses():
+    text = """goos: linux
+BenchmarkMakeChan/Int        \t 1000\t        38.5 ns/op
+BenchmarkMakeChan/Int-2      \t 1000\t        40.5 ns/op
+BenchmarkChanSync            \t 2000\t       103.2 ns/op
+BenchmarkChanSync            \t 2000\t       101.0 ns/op
+BenchmarkChanSync            \t 2000\t       109.9 ns/op
+BenchmarkChanSync-2          \t 2000\t       110.0 ns/op
+PASS
+"""
+    got = golang.parse_bench(text, ["MakeChan/Int", "ChanSync"])
+    assert got[1]["ChanSync"]["median"] == 103.2 and got[1]["ChanSync"]["min"] == 101.0
+    assert got[1]["ChanSync"]["reps"] == 3 and got[2]["ChanSync"]["reps"] == 1
+    assert got[2]["MakeChan/Int"]["median"] == 40.5
+
+
+@pytest.mark.skipif(shutil.which("go") is None or golang.missing(golang.go_dir()) is not None,
+                    reason="go is not on PATH, or bench/go is missing")
+def test_go_twins_build():
+    gb = golang.GoBench(golang.go_dir())
+    try:
+        gb.build()
+        x = gb.w5(1, 100)
+        assert x["blocked"] == 100 and x["ns"] > 0
+    finally:
+        gb.close()
+
+
+def _stats(m):
+    return {"median": m, "min": m * 0.9, "max": m * 1.1, "reps": 5, "n": 1000}
+
+
 def test_table_formats():
-    stats = {"median": 40.0, "min": 38.0, "max": 45.0, "reps": 5, "n": 1000}
-    res = {"python": "3.11", "greenlet": "3", "machine": "x86_64, 2 CPUs",
-           "protocol": {"rep_seconds": 0.3, "reps": 5, "warmup": 1, "w5_n": 100_000},
-           "impls": {"c": {"W1": stats, "W2": stats, "floor": stats, "W2_ratio": 1.0,
-                           "W4": {"skipped": "no select"}},
-                     "python": {"error": "not available"}}}
-    table = _bench.format_table(res)
-    assert "W1 buffered_nonblocking" in table and "40 (38-45)" in table and "1.00x" in table
-    assert "W4 skipped: no select" in table and "Python twin: not available" in table
+    res = {"meta": {"python": "CPython 3.11", "greenlet": "3", "machine": "x86_64, 2 CPUs",
+                    "date": "2026-11-27 00:00", "loadavg": "0.10", "command": "",
+                    "protocol": {"rep_seconds": 0.3, "reps": 5, "warmup": 1, "w5_n": 100_000,
+                                 "w5_n_threads": 10_000}},
+           "libraries": {"c": {}, "python": {}, "trio": {"skipped": "not installed"},
+                         "go": {"skipped": "go is not on PATH"}},
+           "results": {"c": {"W1": _stats(40.0), "W2": _stats(400.0), "floor": _stats(250.0),
+                             "W4": {"error": "boom"}, "ChanSync": _stats(300.0)},
+                       "python": {"W1": _stats(400.0), "W2": _stats(4000.0)},
+                       "gevent": {"W1": _stats(100.0), "W4": {"skipped": peers.NO_SELECT}},
+                       "go1-ref": {"W1": {"median": 33, "min": None, "max": None, "reps": 0}}}}
+    table = report.format_table(res)
+    assert "W1 buffered_nonblocking" in table and "36.0-44.0" in table
+    assert "1.21x" in table                  # 40 / Go's 33
+    assert "0.40x" in table                  # 40 / gevent's 100, the best peer
+    assert "1.60x" in table                  # W2 / the greenlet floor: over the 1.4x target
+    assert "this library has no select" in table and "failed: boom" in table
+    assert "trio: not installed" in table and "(ref.)" in table
+    assert "ChanSync" in table and "NOT MET" in table
+    md = report.format_markdown(res)
+    assert "| W1 buffered_nonblocking (ns/pair) | 40.0 | 400 | 100 | 33.0 | 1.21x | 0.40x |" in md
+    assert "| W2 / floor | 1.60x | 16.00x |" in md

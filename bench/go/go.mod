@@ -1,0 +1,3 @@
+module chanemu/bench/go
+
+go 1.19

@@ -1,0 +1,597 @@
+"""W1-W6 on the Python peers: gevent, asyncio, trio, anyio and OS threads with queue.Queue.
+
+The same shapes as workloads.py, with each library's own channel or queue and its own tasks, and
+the same rules: the clock starts just before the tasks are spawned and stops after all are joined
+(for the async libraries, inside the event loop), and hot loops hoist bound methods into locals.
+Each function returns ns per operation; the W5 functions fill ``out`` with ``ns``, ``bytes``
+(VmRSS growth over n) and ``blocked`` (how many tasks are parked), and leave through ``_finish``
+(see ``run_w5``).
+
+What stands for Go's channel (a peer without an unbuffered channel uses capacity 1, as the
+WORKLOADS.md table does; none of them has a select, so W4 is skipped):
+
+  gevent   gevent.queue.Queue(cap) for W1/W3/W6, gevent.queue.Channel() (a rendezvous) for W2/W5
+  asyncio  asyncio.Queue(cap); Queue(1) for W2 and W5 (Queue(0) is unbounded)
+  trio     trio.open_memory_channel(cap), 0 for W2 and W5
+  anyio    anyio.create_memory_object_stream(cap), 0 for W2 and W5 (asyncio backend)
+  threads  queue.Queue(cap) between OS threads; Queue(1) for W2 and W5; W5 with 10,000 threads
+"""
+import time
+
+from . import _measure
+
+NO_SELECT = "this library has no select"
+
+#: (peer name, module to import, what it uses), in table order.
+PEERS = (
+    ("gevent", "gevent", "gevent.queue.Queue / Channel"),
+    ("asyncio", "asyncio", "asyncio.Queue (W2, W5: maxsize 1)"),
+    ("trio", "trio", "trio memory channels"),
+    ("anyio", "anyio", "anyio memory object streams (asyncio backend)"),
+    ("threads", "queue", "threading + queue.Queue (W2, W5: maxsize 1; W5: 10,000 threads)"),
+)
+NAMES = [p[0] for p in PEERS]
+W5_N = {"threads": 10_000}          # tasks in W5 where the default 100,000 is too many
+
+
+def version(peer):
+    import importlib
+    import platform
+    if peer in ("asyncio", "threads"):
+        return f"Python {platform.python_version()}"
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+    try:
+        return f"{peer} {dist_version(peer)}"
+    except PackageNotFoundError:
+        return f"{peer} {getattr(importlib.import_module(peer), '__version__', '?')}"
+
+
+def missing(peer):
+    """None if the peer can run, else why not."""
+    import importlib
+    mod = dict((p[0], p[1]) for p in PEERS)[peer]
+    try:
+        importlib.import_module(mod)
+    except ImportError as e:
+        return f"not installed ({e.name or e}); pip install 'chanemu[bench]'"
+    return None
+
+
+def _clock():
+    return time.perf_counter_ns()
+
+
+# -- gevent -----------------------------------------------------------------------------------
+
+def gevent_w1(n):
+    from gevent.queue import Queue
+    q = Queue(128)
+    put, get = q.put, q.get
+    t0 = _clock()
+    for i in range(n):
+        put(i)
+        get()
+    return (_clock() - t0) / n
+
+
+def gevent_w2(n):
+    import gevent
+    from gevent.queue import Channel
+    a, b = Channel(), Channel()
+
+    def t2():
+        aget, bput = a.get, b.put
+        for _ in range(n):
+            bput(aget())
+
+    t0 = _clock()
+    g = gevent.spawn(t2)
+    aput, bget = a.put, b.get
+    for i in range(n):
+        aput(i)
+        bget()
+    g.join()
+    return (_clock() - t0) / n
+
+
+def gevent_w3(n):
+    import gevent
+    from gevent.queue import Queue
+    q = Queue(100)
+
+    def producer():
+        put = q.put
+        for i in range(n):
+            put(i)
+
+    def consumer():
+        get = q.get
+        for _ in range(n):
+            get()
+
+    t0 = _clock()
+    gevent.joinall([gevent.spawn(producer), gevent.spawn(consumer)])
+    return (_clock() - t0) / n
+
+
+def gevent_w6(n):
+    import gevent
+    from gevent.queue import Queue
+    per = max(1, n // 8)
+    q = Queue(64)
+
+    def producer():
+        put = q.put
+        for i in range(per):
+            put(i)
+
+    def consumer():
+        get = q.get
+        for _ in range(8 * per):
+            get()
+
+    t0 = _clock()
+    gevent.joinall([gevent.spawn(producer) for _ in range(8)] + [gevent.spawn(consumer)])
+    return (_clock() - t0) / (8 * per)
+
+
+def gevent_w5(n, out):
+    import gc
+    import gevent
+    from gevent.queue import Channel
+    ch = Channel()
+    spawn, put = gevent.spawn, ch.put
+    gc.collect()
+    rss0 = _measure.rss()
+    t0 = _clock()
+    for i in range(n):
+        spawn(put, i)
+    while len(ch.putters) < n:
+        gevent.sleep(0)
+    ns = _clock() - t0
+    out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
+    out["blocked"] = len(ch.putters)
+    try:
+        _finish(out, ns / n)
+    finally:                                 # without a FINISH hook: let them all end
+        for _ in range(n):
+            ch.get()
+
+
+# -- asyncio ----------------------------------------------------------------------------------
+
+def _asyncio_run(coro):
+    import asyncio
+    return asyncio.run(coro)
+
+
+def asyncio_w1(n):
+    import asyncio
+
+    async def main():
+        q = asyncio.Queue(128)
+        put, get = q.put, q.get
+        t0 = _clock()
+        for i in range(n):
+            await put(i)
+            await get()
+        return _clock() - t0
+    return _asyncio_run(main()) / n
+
+
+def asyncio_w2(n):
+    import asyncio
+
+    async def main():
+        a, b = asyncio.Queue(1), asyncio.Queue(1)
+
+        async def t2():
+            aget, bput = a.get, b.put
+            for _ in range(n):
+                await bput(await aget())
+
+        t0 = _clock()
+        task = asyncio.create_task(t2())
+        aput, bget = a.put, b.get
+        for i in range(n):
+            await aput(i)
+            await bget()
+        await task
+        return _clock() - t0
+    return _asyncio_run(main()) / n
+
+
+def asyncio_w3(n):
+    import asyncio
+
+    async def main():
+        q = asyncio.Queue(100)
+
+        async def producer():
+            put = q.put
+            for i in range(n):
+                await put(i)
+
+        async def consumer():
+            get = q.get
+            for _ in range(n):
+                await get()
+
+        t0 = _clock()
+        await asyncio.gather(producer(), consumer())
+        return _clock() - t0
+    return _asyncio_run(main()) / n
+
+
+def asyncio_w6(n):
+    import asyncio
+    per = max(1, n // 8)
+
+    async def main():
+        q = asyncio.Queue(64)
+
+        async def producer():
+            put = q.put
+            for i in range(per):
+                await put(i)
+
+        async def consumer():
+            get = q.get
+            for _ in range(8 * per):
+                await get()
+
+        t0 = _clock()
+        await asyncio.gather(*[producer() for _ in range(8)], consumer())
+        return _clock() - t0
+    return _asyncio_run(main()) / (8 * per)
+
+
+def asyncio_w5(n, out):
+    import asyncio
+    import gc
+
+    async def main():
+        q = asyncio.Queue(1)          # no rendezvous in asyncio: the first put fills the slot
+        create_task, put = asyncio.create_task, q.put
+        tasks = []                    # the loop holds tasks weakly
+        gc.collect()
+        rss0 = _measure.rss()
+        t0 = _clock()
+        for i in range(n):
+            tasks.append(create_task(put(i)))
+        while len(q._putters) < n - 1:
+            await asyncio.sleep(0)
+        ns = _clock() - t0
+        out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
+        out["blocked"] = len(q._putters) + 1        # the one in the slot is parked in spirit
+        _finish(out, ns / n)
+    _asyncio_run(main())
+
+
+# -- trio -------------------------------------------------------------------------------------
+
+def trio_w1(n):
+    import trio
+
+    async def main():
+        s, r = trio.open_memory_channel(128)
+        send, receive = s.send, r.receive
+        t0 = _clock()
+        for i in range(n):
+            await send(i)
+            await receive()
+        return _clock() - t0
+    return trio.run(main) / n
+
+
+def trio_w2(n):
+    import trio
+
+    async def main():
+        a_s, a_r = trio.open_memory_channel(0)
+        b_s, b_r = trio.open_memory_channel(0)
+
+        async def t2():
+            areceive, bsend = a_r.receive, b_s.send
+            for _ in range(n):
+                await bsend(await areceive())
+
+        t0 = _clock()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(t2)
+            asend, breceive = a_s.send, b_r.receive
+            for i in range(n):
+                await asend(i)
+                await breceive()
+        return _clock() - t0
+    return trio.run(main) / n
+
+
+def _trio_pc(n, cap, producers):
+    import trio
+    per = max(1, n // producers)
+
+    async def main():
+        s, r = trio.open_memory_channel(cap)
+
+        async def producer():
+            send = s.send
+            for i in range(per):
+                await send(i)
+
+        async def consumer():
+            receive = r.receive
+            for _ in range(producers * per):
+                await receive()
+
+        t0 = _clock()
+        async with trio.open_nursery() as nursery:
+            for _ in range(producers):
+                nursery.start_soon(producer)
+            nursery.start_soon(consumer)
+        return _clock() - t0
+    return trio.run(main) / (producers * per)
+
+
+def trio_w3(n):
+    return _trio_pc(n, 100, 1)
+
+
+def trio_w6(n):
+    return _trio_pc(n, 64, 8)
+
+
+def trio_w5(n, out):
+    import gc
+    import trio
+
+    async def main():
+        s, _r = trio.open_memory_channel(0)
+        async with trio.open_nursery() as nursery:
+            start_soon, send, stats = nursery.start_soon, s.send, s.statistics
+            gc.collect()
+            rss0 = _measure.rss()
+            t0 = _clock()
+            for i in range(n):
+                start_soon(send, i)
+            while stats().tasks_waiting_send < n:
+                await trio.sleep(0)
+            ns = _clock() - t0
+            out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
+            out["blocked"] = stats().tasks_waiting_send
+            _finish(out, ns / n)
+    trio.run(main)
+
+
+# -- anyio (asyncio backend) ------------------------------------------------------------------
+
+def anyio_w1(n):
+    import anyio
+
+    async def main():
+        s, r = anyio.create_memory_object_stream(128)
+        send, receive = s.send, r.receive
+        t0 = _clock()
+        for i in range(n):
+            await send(i)
+            await receive()
+        return _clock() - t0
+    return anyio.run(main) / n
+
+
+def anyio_w2(n):
+    import anyio
+
+    async def main():
+        a_s, a_r = anyio.create_memory_object_stream(0)
+        b_s, b_r = anyio.create_memory_object_stream(0)
+
+        async def t2():
+            areceive, bsend = a_r.receive, b_s.send
+            for _ in range(n):
+                await bsend(await areceive())
+
+        t0 = _clock()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(t2)
+            asend, breceive = a_s.send, b_r.receive
+            for i in range(n):
+                await asend(i)
+                await breceive()
+        return _clock() - t0
+    return anyio.run(main) / n
+
+
+def _anyio_pc(n, cap, producers):
+    import anyio
+    per = max(1, n // producers)
+
+    async def main():
+        s, r = anyio.create_memory_object_stream(cap)
+
+        async def producer():
+            send = s.send
+            for i in range(per):
+                await send(i)
+
+        async def consumer():
+            receive = r.receive
+            for _ in range(producers * per):
+                await receive()
+
+        t0 = _clock()
+        async with anyio.create_task_group() as tg:
+            for _ in range(producers):
+                tg.start_soon(producer)
+            tg.start_soon(consumer)
+        return _clock() - t0
+    return anyio.run(main) / (producers * per)
+
+
+def anyio_w3(n):
+    return _anyio_pc(n, 100, 1)
+
+
+def anyio_w6(n):
+    return _anyio_pc(n, 64, 8)
+
+
+def anyio_w5(n, out):
+    import gc
+    import anyio
+
+    async def main():
+        s, _r = anyio.create_memory_object_stream(0)
+        async with anyio.create_task_group() as tg:
+            start_soon, send, stats = tg.start_soon, s.send, s.statistics
+            gc.collect()
+            rss0 = _measure.rss()
+            t0 = _clock()
+            for i in range(n):
+                start_soon(send, i)
+            while stats().tasks_waiting_send < n:
+                await anyio.sleep(0)
+            ns = _clock() - t0
+            out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
+            out["blocked"] = stats().tasks_waiting_send
+            _finish(out, ns / n)
+    anyio.run(main)
+
+
+# -- OS threads and queue.Queue ---------------------------------------------------------------
+
+def threads_w1(n):
+    import queue
+    q = queue.Queue(128)
+    put, get = q.put, q.get
+    t0 = _clock()
+    for i in range(n):
+        put(i)
+        get()
+    return (_clock() - t0) / n
+
+
+def threads_w2(n):
+    import queue
+    import threading
+    a, b = queue.Queue(1), queue.Queue(1)
+
+    def t2():
+        aget, bput = a.get, b.put
+        for _ in range(n):
+            bput(aget())
+
+    t0 = _clock()
+    t = threading.Thread(target=t2)
+    t.start()
+    aput, bget = a.put, b.get
+    for i in range(n):
+        aput(i)
+        bget()
+    t.join()
+    return (_clock() - t0) / n
+
+
+def _threads_pc(n, cap, producers):
+    import queue
+    import threading
+    per = max(1, n // producers)
+    q = queue.Queue(cap)
+
+    def producer():
+        put = q.put
+        for i in range(per):
+            put(i)
+
+    def consumer():
+        get = q.get
+        for _ in range(producers * per):
+            get()
+
+    t0 = _clock()
+    ts = [threading.Thread(target=producer) for _ in range(producers)]
+    ts.append(threading.Thread(target=consumer))
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return (_clock() - t0) / (producers * per)
+
+
+def threads_w3(n):
+    return _threads_pc(n, 100, 1)
+
+
+def threads_w6(n):
+    return _threads_pc(n, 64, 8)
+
+
+def threads_w5(n, out):
+    import gc
+    import queue
+    import threading
+    q = queue.Queue(1)
+    put, waiters = q.put, q.not_full._waiters
+    gc.collect()
+    rss0 = _measure.rss()
+    t0 = _clock()
+    for i in range(n):
+        threading.Thread(target=put, args=(i,), daemon=True).start()
+    while len(waiters) < n - 1:
+        time.sleep(0.0005)
+    ns = _clock() - t0
+    out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
+    out["blocked"] = len(waiters) + 1
+    try:
+        _finish(out, ns / n)
+    finally:                                 # without a FINISH hook: let them all end
+        for _ in range(n):
+            q.get()
+
+
+class _Exit(BaseException):
+    """Carries W5's result out of the library's scheduler when no finish hook is set."""
+
+
+#: Called with W5's ``out`` while every task is still parked. The fresh W5 process sets it to print
+#: the result and leave at once (os._exit), rather than wait for 100,000 tasks to be cancelled or
+#: threads to be joined; unset (the smoke test), W5 leaves through _Exit and the library cleans up.
+FINISH = None
+
+
+def _finish(out, ns):
+    out["ns"] = ns
+    if FINISH is not None:
+        FINISH(out)
+    raise _Exit()
+
+
+def run_w5(peer, n, out):
+    """W5 for a peer in this (fresh) process; out gets ns, bytes and blocked. Returns ns."""
+    try:
+        FUNCS[peer]["W5"](n, out)
+    except BaseException as e:               # task groups wrap _Exit in an ExceptionGroup
+        if not all(isinstance(x, _Exit) for x in _leaves(e)):
+            raise
+    return out["ns"]
+
+
+def _leaves(e):
+    """The exceptions inside an ExceptionGroup (task groups wrap _Exit in one)."""
+    subs = getattr(e, "exceptions", None)
+    if not subs:
+        return [e]
+    return [x for s in subs for x in _leaves(s)]
+
+
+#: peer -> workload id -> function (W5 functions take (n, out)); W4 is missing everywhere.
+FUNCS = {
+    "gevent": {"W1": gevent_w1, "W2": gevent_w2, "W3": gevent_w3, "W5": gevent_w5,
+               "W6": gevent_w6},
+    "asyncio": {"W1": asyncio_w1, "W2": asyncio_w2, "W3": asyncio_w3, "W5": asyncio_w5,
+                "W6": asyncio_w6},
+    "trio": {"W1": trio_w1, "W2": trio_w2, "W3": trio_w3, "W5": trio_w5, "W6": trio_w6},
+    "anyio": {"W1": anyio_w1, "W2": anyio_w2, "W3": anyio_w3, "W5": anyio_w5, "W6": anyio_w6},
+    "threads": {"W1": threads_w1, "W2": threads_w2, "W3": threads_w3, "W5": threads_w5,
+                "W6": threads_w6},
+}
