@@ -2,6 +2,7 @@
 
     python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
                                 [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
+                                [--pprof ADDR] [--plot FILE]
     python -m chanemu bench [--quick] [--json] [--plot FILE] [--load FILE]
                             [--impl c|python|both|none] [--peers LIST|none] [--only ITEMS]
 """
@@ -55,8 +56,12 @@ def _parser():
         description="Runs the article's program on the emulated runtime: a channel of capacity 5 "
                     "whose receiver returned at once, and a heartbeat loop that starts a goroutine "
                     "each tick to print runtime.NumGoroutine() and send on the channel. Prints the "
-                    "goroutine count and the channel's hchan after every heartbeat, then the "
-                    "channel (chanemu.inspect) and the goroutine dump, grouped.")
+                    "goroutine count and the channel's hchan as the leak grows (after every "
+                    "heartbeat, or once per stretch of clock time in a long run), then the "
+                    "grouped goroutine profile (chanemu.pprof), the first goroutines of the "
+                    "dump, the channel (chanemu.inspect) and the detectors' verdicts: "
+                    "chanemu.leak.Watch, which samples the profile while the program runs, and "
+                    "Go 1.26's goroutineleak profile.")
     variant = demo.add_mutually_exclusive_group()
     variant.add_argument("--fixed", action="store_true",
                          help="apply the article's fix: don't send when flag is false")
@@ -87,6 +92,12 @@ def _parser():
                       help="serve chanemu.pprof's debug endpoints (/debug/pprof/, "
                            "/debug/chanemu/chans) on ADDR, e.g. 127.0.0.1:6060, while the "
                            "program runs (best with the real clock)")
+    demo.add_argument("--plot", metavar="FILE",
+                      help="write a PNG of the goroutine count and the process's RSS over clock "
+                           "time, this program beside the leaking one (the leak: beside the "
+                           "fixed one), which runs meanwhile in a subprocess; needs matplotlib "
+                           "(pip install 'chanemu[plot]')")
+    demo.add_argument("--timeline-out", metavar="FILE", help=argparse.SUPPRESS)
 
     from . import _bench
     bench = sub.add_parser(
@@ -111,8 +122,11 @@ def main(argv=None):
             _parser().error("leak-demo: --duration needs a heartbeat interval (not --no-wait or "
                             "--every-ms 0): give --heartbeats")
         variant = "ctx" if args.fixed_ctx else "fixed" if args.fixed else "leak"
+        if args.plot is not None and not args.plot.strip():
+            _parser().error("leak-demo: --plot needs a file name")
         return leakdemo.main(heartbeats=args.heartbeats, every=every, variant=variant,
-                             clock=args.clock, duration=duration, pprof=args.pprof)
+                             clock=args.clock, duration=duration, pprof=args.pprof,
+                             plot=args.plot, timeline_out=args.timeline_out)
     if args.command == "bench":
         from . import _bench
         return _bench.run_cli(args)

@@ -78,7 +78,10 @@ class _Marker:
     def push_goroutine(self, g, frame):
         # The handle itself is a barrier; a root goroutine contributes what it holds (its
         # function, arguments) and its stack.
-        self.stack.extend(gc.get_referents(g))
+        args, kwargs = g.start_args
+        self.stack.append(g.start_function)
+        self.stack.extend(args)
+        self.stack.extend(kwargs.values())
         if frame is not None:
             self.stack.append(frame)
 

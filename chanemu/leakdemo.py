@@ -15,10 +15,26 @@ select on ``ctx.done()``, so cancelling the context at shutdown releases every b
 still while any goroutine can run and jumps to the next timer when all are blocked, so
 ``--duration 24h`` (172,800 heartbeats, 172,795 parked senders) takes seconds of wall time, and
 the goroutine dump shows the ages Go would show after a day: ``[chan send, 1439 minutes]``.
+
+At the end the demo prints what a Go engineer would look at: the grouped goroutine profile
+(``chanemu.pprof.goroutine_profile(debug=1)``, its top groups), the first goroutines of the dump,
+the channel (``chanemu.inspect(ch)``), and the detectors' verdicts: ``chanemu.leak.Watch``, which
+samples the profile on a runtime timer while the program runs and reports the site whose parked
+goroutines keep growing, and ``chanemu.pprof.goroutine_leak_profile()`` (Go 1.26's
+``goroutineleak``), which finds none here, as Go's would not: main still holds ``ch``.
+
+``--plot FILE`` writes a PNG of the goroutine count and the RSS over clock time, the program beside
+the leaking or fixed one (run alongside in a subprocess of its own, so that each RSS is its own
+process's); it needs matplotlib (``pip install 'chanemu[plot]'``).
 """
-import collections
 import dataclasses
+import functools
+import json
+import os
+import subprocess
 import sys
+import tempfile
+import textwrap
 import time as _wall
 
 import chanemu
@@ -36,7 +52,13 @@ ARTICLE_GOROUTINES = 130_000  # what pprof showed on the production server
 LINE_EACH_UP_TO = 60          # up to this many heartbeats, one line each; beyond, progress lines
 MAX_PROGRESS_LINES = 48
 QUEUE_SHOWN = 4               # sudogs of a long sendq drawn at each end
+PROFILE_GROUPS = 3            # groups of the goroutine profile printed (the most frequent first)
+PROFILE_FRAMES = 6            # frames printed per group
+WATCH_WINDOW = 3              # Watch reports a site that grew at each of this many samples
+TIMELINE_POINTS = 500         # about this many samples of the goroutine count and RSS (--plot)
 VARIANTS = ("leak", "fixed", "ctx")
+FLAGS = {"leak": "", "fixed": "--fixed", "ctx": "--fixed-ctx"}
+PLOT_EXTRA = "pip install 'chanemu[plot]'"
 
 _NS = 1_000_000_000
 # Progress intervals, in clock time: the smallest that keeps the report within MAX_PROGRESS_LINES.
@@ -50,6 +72,8 @@ The program (Go, as in the article; chanemu.leakdemo.program is the same in Pyth
 %(code)s
 %(story)s
 %(legend)s
+%(watch)s
+
 The article's Go program counts one more goroutine throughout: its pprof HTTP server. This one has
 none. Each goroutine sends its heartbeat number, where the article sends 1, so you can tell the
 values apart.
@@ -151,6 +175,11 @@ With this many heartbeats, one line per %(step)s of clock time: the clock, the h
 runtime.NumGoroutine() after the last one, ch's hchan (qcount/dataqsiz, sendx, recvx, len(sendq)),
 and the wall time the run has taken so far."""
 
+_LEGEND_WATCH = """\
+Meanwhile chanemu.leak.Watch samples the goroutine profile %(every)s and reports a site (wait
+reason and line) whose parked goroutines grew at each of %(window)d samples in a row; its report
+shows up among the lines when it comes."""
+
 
 @dataclasses.dataclass
 class Result:
@@ -167,10 +196,19 @@ class Result:
     oldest_sender: str = ""       #: the dump header of the first parked sender, if any
     goroutines_after_cancel: int = -1   #: --fixed-ctx: after cancel() and wg.wait()
     sendq_after_cancel: int = -1
+    watch_reports: list = dataclasses.field(default_factory=list)
+    #: chanemu.leak.GrowthReport of each growing site Watch reported (none: nothing grew)
+    watch_samples: int = 0        #: samples Watch took
+    watch_interval: float = 0.0   #: seconds of clock time between them (0: sampled by hand)
+    watch_error: object = None    #: the exception that stopped Watch's timer, if one did
+    leak_profile: str = ""        #: goroutine_leak_profile(debug=1) at the end
+    timeline: list = dataclasses.field(default_factory=list)
+    #: [(clock seconds, goroutines, RSS bytes or None, heartbeats so far)], about
+    #: TIMELINE_POINTS of them
 
 
 def program(heartbeats, every=TICK, variant="leak", write=sys.stdout.write, lines=None,
-            check=None):
+            check=None, *, watch=True, report=True, timeline=False):
     """The article's main(), run as goroutine 1 of an emulated program, with a report.
 
     ``every`` is the heartbeat's ``time.Sleep`` (seconds, on the program's clock); ``variant`` is
@@ -178,13 +216,22 @@ def program(heartbeats, every=TICK, variant="leak", write=sys.stdout.write, line
     With ``lines`` (default: up to LINE_EACH_UP_TO heartbeats), each heartbeat goroutine writes the
     start of a line (its count) and main ends it with ch's hchan; otherwise main writes a progress
     line per interval of clock time. ``check(ch)``, if given, is called inside the program after
-    the last heartbeat, before the report (the tests look at the struct there). Returns a
-    ``Result``.
+    the last heartbeat, before the report (the tests look at the struct there).
+
+    ``watch``: run ``chanemu.leak.Watch`` meanwhile, sampling every two heartbeats of clock time
+    (by hand, every few heartbeats, when ``every`` is 0: the clock does not move); it is stopped
+    once it has reported, since sampling a profile that grows by a goroutine per heartbeat every
+    second would soon cost more than the program. ``report``: write the end report (the profile,
+    the dump, the channel, the verdicts). ``timeline``: record the goroutine count and the
+    process's RSS about TIMELINE_POINTS times (``Result.timeline``, for ``--plot``).
+    Returns a ``Result``.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
     if lines is None:
         lines = heartbeats <= LINE_EACH_UP_TO
+    rt = chanemu._impl.current_runtime()
+    t0 = rt.nanotime()
     ch = chanemu.Chan(CAPACITY, elemtype=int)
     flag = False
     if variant == "ctx":
@@ -232,6 +279,8 @@ def program(heartbeats, every=TICK, variant="leak", write=sys.stdout.write, line
     else:
         chanemu.go(exporter)
 
+    w = _Watching(every, heartbeats, write, lines) if watch else None
+    tl = _Timeline(heartbeats, t0) if timeline else None
     progress = None if lines else _Progress(heartbeats, every, write)
     for i in range(1, heartbeats + 1):
         chanemu.time.sleep(every)
@@ -245,18 +294,115 @@ def program(heartbeats, every=TICK, variant="leak", write=sys.stdout.write, line
             write(_hchan_line(ch))
         else:
             progress.heartbeat(i, ch)
+        if w:
+            w.heartbeat(i)
+        if tl:
+            tl.heartbeat(i, rt, i == heartbeats)
 
     h = ch.hchan
-    rt = chanemu._impl.current_runtime()
     oldest = h.sendq[0].g.stack().split("\n", 1)[0] if h.sendq else ""
-    res = Result(variant, heartbeats, rt.nanotime(), runtime.num_goroutine(), h.qcount,
+    res = Result(variant, heartbeats, rt.nanotime() - t0, runtime.num_goroutine(), h.qcount,
                  h.dataqsiz, len(h.sendq), runtime.memstats()["sudogs_in_use"], oldest)
+    if w:
+        w.finish(res)
     if check is not None:
         check(ch)
-    _summary(ch, heartbeats, write, sys._getframe(), variant)
+    if report:
+        from . import pprof
+        profile = pprof.goroutine_profile(debug=1)      # as pprof on :6060 shows it
+        res.leak_profile = pprof.goroutine_leak_profile(debug=1)
+        _summary(ch, heartbeats, write, sys._getframe(), variant, res, profile)
     if variant == "ctx":
-        _shutdown(ch, cancel, wg, res, write)
+        _shutdown(ch, cancel, wg, res, write if report else None)
+    if tl:
+        if variant == "ctx":
+            tl.sample(rt, heartbeats)       # after the shutdown
+        res.timeline = tl.points
     return res
+
+
+class _Watching:
+    """chanemu.leak.Watch over the program: on a runtime timer every two heartbeats of clock
+    time (by hand when the clock does not move), stopped once it has reported."""
+
+    def __init__(self, every, heartbeats, write, lines):
+        from . import leak
+        self.write = write
+        self.lines = lines
+        self.noticed = False
+        self.by_hand = every <= 0
+        # Two heartbeats per sample: the count of a leaking site grows at every sample even when
+        # the real clock jitters.
+        self.interval = 0.0 if self.by_hand else 2 * every
+        self.stride = max(1, heartbeats // 50)
+        self.watch = leak.Watch(self.interval or 1.0, window=WATCH_WINDOW)
+        if not self.by_hand:
+            self.watch.start()
+
+    def heartbeat(self, i):
+        w = self.watch
+        if self.by_hand and not w.reports and i % self.stride == 0:
+            w.sample()
+        if w.reports and not self.noticed:
+            self.noticed = True
+            w.stop()
+            self._notice(w.reports[0], i)
+
+    def _notice(self, rep, i):
+        hist = " -> ".join(f"{n:,}" for _, n in rep.counts)
+        text = (f"Watch: [{rep.wait_reason}] at {os.path.basename(rep.file)}:{rep.line} keeps "
+                f"growing: {hist}")
+        if self.lines:
+            when = (f"after heartbeat {i}" if self.by_hand else
+                    f"at {chanemu.time.format_duration(round(rep.detected_at, 1))}")
+            self.write(f"       ^ {when}, chanemu.leak.{text}\n")
+        else:
+            at = f"#{i:,}" if self.by_hand else _clock(round(rep.detected_at * _NS))
+            self.write(f"{at:>10}  {text}\n")
+
+    def finish(self, res):
+        w = self.watch
+        if not w.reports:
+            w.sample()      # the end of the run: one more (it can only add a report)
+            if w.reports:
+                self.heartbeat(res.heartbeats)
+        w.stop()
+        res.watch_reports = list(w.reports)
+        res.watch_samples = w.samples
+        res.watch_interval = self.interval
+        res.watch_error = w.error
+
+
+def _rss():
+    """The process's resident set size in bytes (Linux: now; elsewhere: the peak so far), or
+    None."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+class _Timeline:
+    """The goroutine count and the RSS over clock time, about TIMELINE_POINTS samples."""
+
+    def __init__(self, heartbeats, t0):
+        self.stride = max(1, heartbeats // TIMELINE_POINTS)
+        self.t0 = t0
+        self.points = []
+
+    def heartbeat(self, i, rt, last=False):
+        if i % self.stride == 0 or last:
+            self.sample(rt, i)
+
+    def sample(self, rt, i):
+        self.points.append(((rt.nanotime() - self.t0) / _NS, runtime.num_goroutine(), _rss(), i))
 
 
 class _Progress:
@@ -342,30 +488,119 @@ def _dump_head(n, frame):
     return blocks
 
 
-def _summary(ch, heartbeats, write, frame, variant="leak"):
+def _summary(ch, heartbeats, write, frame, variant, res, profile):
     n = runtime.num_goroutine()
-    write(f"\nAfter {heartbeats:,} heartbeats: runtime.num_goroutine() = {n:,}\n")
-    write("\nchanemu.inspect(ch), the channel's hchan (ring buffer and wait queues):\n\n")
-    write(_indent(_draw_chan(ch)) + "\n")
+    clock = chanemu._impl.current_runtime().clock
+    span = (chanemu.time.format_duration(res.clock_ns / _NS) if clock == "virtual" else
+            f"{res.clock_ns / _NS:.2f}s")
+    write(f"\nAfter {heartbeats:,} heartbeats ({span} of {clock} time): "
+          f"runtime.num_goroutine() = {n:,}\n")
+
+    profile, groups = _trim_profile(profile)
+    which = (f"the top {PROFILE_GROUPS} of {groups} groups" if groups > PROFILE_GROUPS
+             else f"{_plural(groups, 'group')}")
+    write(f"\nchanemu.pprof.goroutine_profile(debug=1), what pprof showed on the server's :6060: "
+          f"the goroutines\ngrouped by stack, the most frequent first ({which}):\n\n")
+    write(_indent(profile) + "\n")
 
     shown = _dump_head(DUMP_BLOCKS, frame)
     which = (f"the first {len(shown)} of {n:,} goroutines" if n > len(shown)
-             else f"all {n} goroutine{'s' if n > 1 else ''}")
-    write(f"\nchanemu.runtime.stack(), Go's goroutine dump: {which}\n\n")
+             else f"all {n} goroutines" if n > 1 else "its only goroutine")
+    write(f"\nchanemu.runtime.stack(), Go's goroutine dump (goroutine?debug=2): {which}\n\n")
     write(_indent("\n\n".join(shown)) + "\n")
     if n > len(shown):
         write(f"    ... and {n - len(shown):,} more\n")
 
-    write("\nGoroutines grouped by wait reason and creation site (what pprof's goroutine profile "
-          "shows):\n\n")
-    groups = collections.Counter((g.wait_reason or g.status, g.creation_site)
-                                 for g in chanemu._impl.goroutines())
-    for (reason, site), count in groups.most_common():
-        where = (f"created by {site[2]} at {site[0]}:{site[1]}" if site else
-                 "the program's main goroutine")
-        write(f"    {count:>7,}  [{reason}]  {where}\n")
+    write("\nchanemu.inspect(ch), the channel's hchan (ring buffer and wait queues):\n\n")
+    write(_indent(_draw_chan(ch)) + "\n")
 
+    _verdicts(write, variant, res, clock)
     _memstats(ch, write, variant)
+
+
+def _trim_profile(text):
+    """A debug=1 profile cut to its first PROFILE_GROUPS groups (Go sorts them by count) and
+    PROFILE_FRAMES frames per group; returns it and the number of groups."""
+    lines = text.rstrip("\n").split("\n")
+    blocks, cur = [], []
+    for ln in lines[1:]:
+        if ln:
+            cur.append(ln)
+        elif cur:
+            blocks.append(cur)
+            cur = []
+    if cur:
+        blocks.append(cur)
+    out = [lines[0]]
+    for b in blocks[:PROFILE_GROUPS]:
+        frames = b[1:]
+        out.append(b[0])
+        out.extend(frames[:PROFILE_FRAMES])
+        if len(frames) > PROFILE_FRAMES:
+            out.append(f"#\t... {len(frames) - PROFILE_FRAMES} more frames")
+        out.append("")
+    rest = blocks[PROFILE_GROUPS:]
+    if rest:
+        count = sum(int(b[0].split(" ", 1)[0]) for b in rest)
+        out.append(f"... {_plural(len(rest), 'more group')}, {_plural(count, 'goroutine')}")
+    return "\n".join(out).rstrip("\n"), len(blocks)
+
+
+def _para(text, width=99):
+    return textwrap.fill(" ".join(text.split()), width) + "\n"
+
+
+def _verdicts(write, variant, res, clock):
+    """What chanemu.leak.Watch reported while the program ran, and what
+    chanemu.pprof.goroutine_leak_profile() said at the end."""
+    reps = res.watch_reports
+    if res.watch_interval:
+        how = (f"every {chanemu.time.format_duration(res.watch_interval)} of {clock} time, on a "
+               f"runtime timer")
+    else:
+        how = ("every few heartbeats, by hand (with no wait between heartbeats the clock stands "
+               "still)")
+    write("\nThe detectors' verdicts.\n\n")
+    if res.watch_error is not None:
+        write(f"chanemu.leak.Watch failed and stopped sampling: {res.watch_error!r}\n")
+    if reps:
+        at = (f"At {_clock(round(reps[0].detected_at * _NS))} (sample {res.watch_samples})"
+              if res.watch_interval else f"After sample {res.watch_samples}")
+        write(_para(f"chanemu.leak.Watch sampled the goroutine profile {how}. {at} it reported "
+                    f"this, and the demo stopped it there: sampling a profile that grows by a "
+                    f"goroutine per heartbeat would soon cost more than the program.") + "\n")
+        for r in reps:
+            write(_indent(str(r)) + "\n")
+        if variant == "ctx":
+            write("\n" + _para("The same pile-up as the leak, parked in select: until the "
+                               "shutdown the context fix holds the senders too. The difference "
+                               "is that cancel() releases every one of them (below)."))
+    else:
+        write(_para(f"chanemu.leak.Watch sampled the goroutine profile {how}, "
+                    f"{_plural(res.watch_samples, 'time')}: nothing grows (no site gained "
+                    f"parked goroutines at {WATCH_WINDOW} samples in a row)."))
+        if variant == "leak" and res.sendq:
+            write(_para(f"The run was too short to tell: the senders start parking at "
+                        f"heartbeat {CAPACITY + 1}, and the watch needs {WATCH_WINDOW + 1} "
+                        f"samples that grow. Give it a longer --duration."))
+
+    header = res.leak_profile.split("\n", 1)[0]
+    write(f"\nchanemu.pprof.goroutine_leak_profile() (Go 1.26's goroutineleak): \"{header}\".\n")
+    try:
+        leaked = int(header.rsplit(" ", 1)[1])
+    except (IndexError, ValueError):
+        leaked = -1
+    if leaked > 0:
+        write(_indent(_trim_profile(res.leak_profile)[0]) + "\n")
+    elif variant == "leak" and res.sendq:
+        write(_para("Go's would say the same: main, still in its loop, holds ch, so the parked "
+                    "senders count as reachable (the detector's documented limit); Watch catches "
+                    "this leak by its growth."))
+    elif variant == "ctx" and res.sendq:
+        write(_para("Main holds ch and ctx, and cancel() will release the parked senders: none "
+                    "of them is leaked."))
+    else:
+        write("No goroutine is parked on a channel.\n")
 
 
 def _memstats(ch, write, variant="leak"):
@@ -393,6 +628,8 @@ def _shutdown(ch, cancel, wg, res, write):
     res.goroutines_after_cancel = runtime.num_goroutine()
     res.sendq_after_cancel = len(h.sendq)
     left = res.goroutines_after_cancel - 1
+    if write is None:
+        return
     write(f"\nShutdown: cancel(), then wg.wait(): {before - 1:,} goroutines woke up and returned "
           f"({took:.2f} s of wall time).\n"
           f"runtime.num_goroutine() = {res.goroutines_after_cancel} (main alone): "
@@ -411,24 +648,36 @@ def _indent(text, pad="    "):
 
 
 def main(heartbeats=None, every=TICK, fixed=False, out=None, *, clock="real", duration=None,
-         variant=None, lines=None, pprof=None):
+         variant=None, lines=None, pprof=None, plot=None, timeline_out=None):
     """Print the header, run the program with ``chanemu.run`` and show what it left behind.
 
     Give either ``duration`` (seconds of clock time: ``duration // every`` heartbeats) or
     ``heartbeats`` (default 12). ``variant`` ("leak", "fixed", "ctx") overrides ``fixed``.
     ``pprof``: an address ("127.0.0.1:6060") to serve chanemu.pprof's endpoints on while it runs.
+    ``plot``: a PNG file to write the goroutine count and RSS over clock time to, this program
+    beside the leaking one (or, for the leak, beside the fixed one), which runs meanwhile in a
+    subprocess; needs matplotlib. ``timeline_out``: run quietly and write the timeline as JSON
+    there instead of reporting (what that subprocess does).
     """
     out = out or sys.stdout
     if variant is None:
         variant = "fixed" if fixed else "leak"
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
+    if clock not in ("real", "virtual"):
+        raise ValueError(f"clock must be 'real' or 'virtual', not {clock!r}")
     if duration is not None:
         if every <= 0:
             raise ValueError("a duration needs a positive heartbeat interval")
         heartbeats = round(duration * _NS) // round(every * _NS)
+        if heartbeats < 1:
+            raise ValueError("the duration is shorter than one heartbeat")
     elif heartbeats is None:
         heartbeats = 12
+    if timeline_out is not None:
+        return _timeline_only(heartbeats, every, variant, clock, timeline_out)
+    if plot is not None:
+        _require_matplotlib()              # before the run, not after it
     if lines is None:
         lines = heartbeats <= LINE_EACH_UP_TO
 
@@ -451,9 +700,13 @@ def main(heartbeats=None, every=TICK, fixed=False, out=None, *, clock="real", du
     else:
         step = _progress_step_ns(heartbeats, round(every * _NS))
         legend = _LEGEND_PROGRESS % dict(step=chanemu.time.format_duration(step / _NS))
+    watch = _para(_LEGEND_WATCH % dict(
+        window=WATCH_WINDOW,
+        every=(f"every {chanemu.time.format_duration(2 * every)} of clock time (a runtime "
+               f"timer)" if every > 0 else "every few heartbeats"))).rstrip("\n")
     span = chanemu.time.format_duration(heartbeats * every)
     write(_HEADER % dict(
-        flags=flags, code=code, legend=legend,
+        flags=flags, code=code, legend=legend, watch=watch,
         story={"leak": _STORY_LEAKY, "fixed": _STORY_FIXED, "ctx": _STORY_CTX}[variant],
         impl=("the C extension" if chanemu.IMPL == "c" else
               "the pure-Python twin (CHANEMU_IMPL=python)"),
@@ -462,21 +715,197 @@ def main(heartbeats=None, every=TICK, fixed=False, out=None, *, clock="real", du
         n=f"{heartbeats:,}",
         every=(f"{tick} apart ({span} of {clock} time; the article: 500ms)" if every > 0 else
                "no wait between them (--no-wait)")))
+    other = None
+    if plot is not None:
+        other = _Companion("fixed" if variant == "leak" else "leak", heartbeats, every, clock)
+        write(f"\n--plot: the {_NAMES[other.variant]} runs meanwhile in a subprocess, for the "
+              "picture.\n")
     if lines:
         write("\n   #   goroutine count      ch after the heartbeat\n")
     else:
         write("\n")
-    t0 = _wall.perf_counter()
-    prog = program if pprof is None else _served(pprof, program, write)
-    res = chanemu.run(prog, heartbeats, every, variant, write, lines, clock=clock)
-    wall = _wall.perf_counter() - t0
-    if clock == "virtual" and every > 0:
-        parked = res.goroutines - 1 if variant != "ctx" else 0
-        end = (f" (the program's end included: discarding {parked:,} parked goroutines)"
-               if parked else "")
-        write(f"\n{chanemu.time.format_duration(res.clock_ns / _NS)} of virtual time in "
-              f"{wall:.1f} s of wall time{end}.\n")
+    try:
+        t0 = _wall.perf_counter()
+        prog = functools.partial(program, timeline=plot is not None)
+        if pprof is not None:
+            prog = _served(pprof, prog, write)
+        res = chanemu.run(prog, heartbeats, every, variant, write, lines, clock=clock)
+        wall = _wall.perf_counter() - t0
+        if clock == "virtual" and every > 0:
+            parked = res.goroutines - 1 if variant != "ctx" else 0
+            end = (f" (the program's end included: discarding {parked:,} parked goroutines)"
+                   if parked else "")
+            write(f"\n{chanemu.time.format_duration(res.clock_ns / _NS)} of virtual time in "
+                  f"{wall:.1f} s of wall time{end}.\n")
+        if other is not None:
+            runs = [(variant, res.timeline), (other.variant, other.result())]
+            if variant != "leak":
+                runs.reverse()              # the leak first, in red
+            plot_timelines(runs, plot, clock=clock, impl=chanemu.IMPL, every=every)
+            write(f"\n--plot: wrote {plot} (goroutines and RSS over {clock} time, "
+                  f"{' beside '.join(_NAMES[v] for v, _ in runs)}).\n")
+    finally:
+        if other is not None:
+            other.close()
     return 0
+
+
+_NAMES = {"leak": "leaking program", "fixed": "fixed program (--fixed)",
+          "ctx": "context fix (--fixed-ctx)"}
+
+
+def _timeline_only(heartbeats, every, variant, clock, path):
+    """Run the program without a report and write its timeline to path as JSON."""
+    from . import leak, pprof  # noqa: F401  (what the reporting run imports: the RSS start alike)
+
+    def quiet(s):
+        pass
+    res = chanemu.run(functools.partial(program, watch=False, report=False, timeline=True),
+                      heartbeats, every, variant, quiet, False, clock=clock)
+    doc = {"variant": variant, "clock": clock, "impl": chanemu.IMPL, "heartbeats": heartbeats,
+           "every": every, "timeline": res.timeline}
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return 0
+
+
+class _Companion:
+    """The other program of the --plot picture, run in a subprocess of its own (its RSS is its
+    own), on the same twin and clock, side by side with this one."""
+
+    def __init__(self, variant, heartbeats, every, clock):
+        self.variant = variant
+        fd, self.path = tempfile.mkstemp(prefix="chanemu-leakdemo-", suffix=".json")
+        os.close(fd)
+        cmd = [sys.executable, "-m", "chanemu", "leak-demo", "--clock", clock,
+               "--heartbeats", str(heartbeats), "--every-ms", repr(every * 1000),
+               "--timeline-out", self.path]
+        if FLAGS[variant]:
+            cmd.append(FLAGS[variant])
+        env = dict(os.environ, CHANEMU_IMPL=chanemu.IMPL)
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+
+    def result(self):
+        err = self.proc.communicate()[1]
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"--plot: the {_NAMES[self.variant]} failed "
+                               f"(exit {self.proc.returncode}):\n{err}")
+        with open(self.path) as f:
+            return [tuple(p) for p in json.load(f)["timeline"]]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def _require_matplotlib():
+    """Fail early, without importing it (an import would weigh on the RSS being plotted), if
+    matplotlib is missing."""
+    import importlib.util
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):       # ValueError: sys.modules["matplotlib"] is None
+        found = False
+    if not found:
+        raise SystemExit("chanemu leak-demo: --plot needs matplotlib, which is not installed: "
+                         f"{PLOT_EXTRA}")
+
+
+def plot_timelines(runs, path, *, clock="virtual", impl=None, every=TICK):
+    """Write a PNG of the goroutine count (top) and the RSS (bottom) over clock time.
+
+    runs: [(variant, [(seconds, goroutines, rss bytes or None, heartbeats), ...])] (as
+    ``Result.timeline``), drawn on the same axes; x is the clock, or the heartbeats when the clock
+    did not move (no wait between heartbeats). The legends give each program's end values.
+    Uses matplotlib's object API (no pyplot, no global backend); needs matplotlib.
+    """
+    _require_matplotlib()
+    try:
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+    except ImportError as e:
+        raise SystemExit(f"chanemu leak-demo: --plot needs matplotlib, which failed to import "
+                         f"({e}): {PLOT_EXTRA}") from None
+
+    runs = [(v, tl) for v, tl in runs if tl]
+    span = max((p[0] for _, tl in runs for p in tl), default=0.0)
+    col = 0
+    if span == 0 or every <= 0:
+        unit, scale, col = "heartbeats", 1.0, 3
+    elif span >= 3 * 3600:
+        unit, scale = "hours", 3600.0
+    elif span >= 180:
+        unit, scale = "minutes", 60.0
+    else:
+        unit, scale = "seconds", 1.0
+    colors = {"leak": "#c0392b", "fixed": "#27ae60", "ctx": "#2471a3"}
+    names = {"leak": "the article's program", "fixed": "--fixed, the article's fix",
+             "ctx": "--fixed-ctx"}
+
+    fig = Figure(figsize=(10, 7.2), dpi=110)
+    ax_g, ax_m = fig.subplots(2, 1, sharex=True)
+    top = mtop = 0
+    for variant, tl in runs:
+        xs = [p[col] / scale for p in tl]
+        gs = [p[1] for p in tl]
+        top = max(top, max(gs))
+        # the leak on top, thinner: a fix that piles up as well (--fixed-ctx) shows around it
+        kw = dict(color=colors[variant], linewidth=2 if variant == "leak" else 3.5,
+                  zorder=3 if variant == "leak" else 2, alpha=1 if variant == "leak" else 0.8)
+        if variant == "ctx" and max(gs) > gs[-1]:
+            end = f"{_plural(max(gs), 'goroutine')}, then {gs[-1]:,} after cancel()"
+        else:
+            end = _plural(gs[-1], "goroutine") + (" and growing" if variant == "leak" else "")
+        ax_g.plot(xs, gs, label=f"{names[variant]}: {end}", **kw)
+        mem = [(x, p[2] / 2**20, p[1]) for x, p in zip(xs, tl) if p[2] is not None]
+        if mem:
+            peak = max(mem, key=lambda m: m[2])         # where the most goroutines were
+            note = f"{names[variant]}: {peak[1]:,.0f} MiB"
+            if peak[2] - mem[0][2] >= 1000:
+                per = (peak[1] - mem[0][1]) * 2**20 / (peak[2] - mem[0][2])
+                note += f", {per / 1024:,.1f} KiB more per goroutine"
+            ax_m.plot([m[0] for m in mem], [m[1] for m in mem], label=note, **kw)
+            mtop = max(mtop, max(m[1] for m in mem))
+    if top >= ARTICLE_GOROUTINES / 2:
+        ax_g.axhline(ARTICLE_GOROUTINES, color="#7f8c8d", linestyle="--", linewidth=1)
+        ax_g.text(0, ARTICLE_GOROUTINES, f" pprof on the production server: over "
+                  f"{ARTICLE_GOROUTINES:,}", ha="left", va="bottom", color="#555", fontsize=9)
+    thousands = FuncFormatter(lambda v, _: f"{v:,.0f}")
+    ax_g.yaxis.set_major_formatter(thousands)
+    ax_m.yaxis.set_major_formatter(thousands)
+    ax_g.set_ylabel("runtime.NumGoroutine()")
+    ax_m.set_ylabel("RSS of the process (MiB)")
+    ax_m.set_xlabel("heartbeats" if col else f"{clock} clock time ({unit})")
+    ax_g.set_ylim(0, max(top, 1) * 1.15 + 1)
+    ax_m.set_ylim(0, max(mtop, 1) * 1.25)
+    ax_m.set_xlim(left=0)
+    ax_m.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 3, 4, 5, 6, 10]))
+    for ax in (ax_g, ax_m):
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=9)
+    if not mtop:
+        ax_m.text(0.5, 0.5, "the RSS could not be read on this platform", ha="center",
+                  va="center", transform=ax_m.transAxes, color="#555")
+    who = {"c": "C extension", "python": "pure-Python twin"}.get(impl, impl or "")
+    beat = (f"a heartbeat every {chanemu.time.format_duration(every)}" if every > 0 else
+            "heartbeats with no wait")
+    shown = round(span) if span >= 60 else round(span, 1)
+    howlong = (f"{max(p[3] for _, tl in runs for p in tl):,} heartbeats" if col else
+               f"{chanemu.time.format_duration(shown)} of {clock} time")
+    fig.suptitle(f"chanemu leak-demo: {beat}, {howlong}" + (f" ({who})" if who else ""),
+                 fontsize=12)
+    ax_g.set_title("each program in a process of its own", fontsize=9, color="#555")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
 
 
 def _served(addr, fn, write):

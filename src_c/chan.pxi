@@ -320,9 +320,9 @@ cdef inline int chancheck(Chan c) except -1:
     Checked before an operation changes anything: the thread always (cheap), and when
     goroutines wait on c, that they belong to the caller's runtime (so the queues of a channel
     only ever hold one runtime's goroutines)."""
-    if c.owner != PyThread_get_thread_ident():
+    if c.owner != chanemu_thread_ident():
         raise RuntimeError(f"chanemu: channel {c!r} was made in thread {c.owner} and used in "
-                           f"thread {PyThread_get_thread_ident()}; a channel belongs to one "
+                           f"thread {chanemu_thread_ident()}; a channel belongs to one "
                            "thread's program")
     if c.recvq.first != NULL or c.sendq.first != NULL:
         return check_waiters(c)
@@ -350,7 +350,7 @@ cdef int makechan(Chan c, object elemtype, object size) except -1:
     c.buf = [c.zero] * c.dataqsiz
     chan_serials += 1
     c.serial = chan_serials
-    c.owner = PyThread_get_thread_ident()
+    c.owner = chanemu_thread_ident()
     return 0
 
 

@@ -25,6 +25,15 @@ static inline int64_t chanemu_coarse_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* The calling thread's identity, as PyThread_get_thread_ident gives it on POSIX
+   ((unsigned long)pthread_self()), without the call through libpython: a channel checks its
+   owner thread on every operation. */
+#include <pthread.h>
+static inline unsigned long chanemu_thread_ident(void)
+{
+    return (unsigned long)pthread_self();
+}
+
 /* Go's cheaprand on 64-bit: wyrand. One seed gives one sequence, the same as the Python twin's. */
 static inline uint32_t chanemu_cheaprand(uint64_t *state)
 {

@@ -27,6 +27,7 @@ cdef extern from "clock.h":
     int64_t chanemu_coarse_ns() nogil
     uint32_t chanemu_cheaprand(uint64_t* state) nogil
     uint32_t chanemu_cheaprandn(uint64_t* state, uint32_t n) nogil
+    unsigned long chanemu_thread_ident() nogil
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
 cdef enum:
@@ -68,6 +69,10 @@ STATUS = {_Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _G
 cdef tuple _EMPTY = ()
 
 
+# Not tracked by the cyclic GC: a leak of 100,000 goroutines would otherwise be traversed by every
+# full collection. No cycle through a G outlives it: a live G is held by allgs, and a dead or
+# discarded one drops its function, arguments, greenlet and sudogs (goexit0, crash, teardown).
+@cython.no_gc
 cdef class Goroutine:
     """A goroutine (Go's g). Each goroutine has exactly one handle: this object."""
 
@@ -100,6 +105,11 @@ cdef class Goroutine:
     @property
     def start_function(self):
         return self.startfn
+
+    @property
+    def start_args(self):
+        """(args, kwargs) the goroutine was started with (emptied when it ends)."""
+        return (self.args or (), self.kwargs or {})
 
     @property
     def runtime(self):
@@ -570,15 +580,16 @@ def ready(gp):
     """Make a goroutine parked by park() runnable (goready)."""
     if not isinstance(gp, Goroutine):
         raise TypeError(f"ready: expected a Goroutine, got {type(gp).__name__}")
+    if (<Goroutine>gp).rt is not getrt():
+        raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime "
+                           "(another thread's, or another run() program)")
     goready(<Goroutine>gp)
 
 
 cdef inline int goready(Goroutine gp) except -1:
-    """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true))."""
+    """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true)).
+    gp belongs to the caller's runtime: chancheck (channels) and ready() (sync) made sure."""
     cdef Runtime rt = gp.rt
-    if rt is not getrt():
-        raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime; a channel "
-                           "cannot be shared between runtimes (threads or run() calls)")
     if gp.atomicstatus != _Gwaiting:
         throw("bad g->status in ready")
     gp.atomicstatus = _Grunnable

@@ -130,6 +130,11 @@ class Goroutine:
         return self.startfn
 
     @property
+    def start_args(self):
+        """(args, kwargs) the goroutine was started with (emptied when it ends)."""
+        return (self.args or (), self.kwargs or {})
+
+    @property
     def creation_site(self):
         """(filename, lineno, function) of the go() call, or None for goroutine 1."""
         return site_tuple(self.gopc)
@@ -518,15 +523,16 @@ def ready(gp):
     """Make a goroutine parked by park() runnable (goready)."""
     if not isinstance(gp, Goroutine):
         raise TypeError(f"ready: expected a Goroutine, got {type(gp).__name__}")
+    if gp.rt is not getrt():
+        raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime "
+                           "(another thread's, or another run() program)")
     goready(gp)
 
 
 def goready(gp):
-    """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true))."""
+    """Mark gp runnable and put it in runnext (proc.go ready(gp, traceskip, next=true)).
+    gp belongs to the caller's runtime: chancheck (channels) and ready() (sync) made sure."""
     rt = gp.rt
-    if rt is not getrt():
-        raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime; a channel "
-                           "cannot be shared between runtimes (threads or run() calls)")
     if gp.atomicstatus != _Gwaiting:
         throw("bad g->status in ready")
     gp.atomicstatus = _Grunnable
