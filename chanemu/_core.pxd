@@ -24,6 +24,14 @@ cdef struct waitq:
     sudog* last
 
 
+cdef struct gqueue:
+    # A FIFO ring of runnable Gs (borrowed references: a runnable G is in allgs).
+    PyObject** buf
+    Py_ssize_t head
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
 cdef class Goroutine:
     # goid, status and the wait state are what dumps show (runtime2.go g).
     cdef readonly long long goid
@@ -48,10 +56,8 @@ cdef class Goroutine:
 cdef class Runtime:
     # One emulated Go program with one P.
     cdef dict allgs             # goid -> Goroutine, every G not dead
-    cdef PyObject** runq        # ring of runnable Gs (borrowed: they are in allgs)
-    cdef Py_ssize_t runqhead
-    cdef Py_ssize_t runqsize
-    cdef Py_ssize_t runqcap
+    cdef gqueue runq            # p.runq: the P's local run queue, 256 slots as Go's
+    cdef gqueue globrunq        # sched.runq: the global run queue (Gosched, overflow)
     cdef Goroutine runnext
     cdef Goroutine curg
     cdef long long goidgen
@@ -80,8 +86,9 @@ cdef class Runtime:
     cpdef int64_t nanotime(self)
     cdef int64_t waittime(self) noexcept
     cdef int runqput(self, Goroutine gp, bint next) except -1
-    cdef int runqgrow(self) except -1
-    cdef Goroutine runqget(self)
+    cdef int runqputslow(self, Goroutine gp) except -1
+    cdef Goroutine globrunqget(self, Py_ssize_t max)
+    cdef Goroutine getnext(self)
     cdef void runqremove(self, Goroutine gp)
     cdef sudog* acquireSudog(self) except NULL
     cdef int releaseSudog(self, sudog* s) except -1

@@ -5,7 +5,7 @@
 # greenlets (gfput/gfget), acquireSudog/releaseSudog with Go's per-P cache, and checkdead.
 #
 # Invariants (Runtime.check_invariants):
-#   Exactly one G is _Grunning: curg. Every G in runq or runnext is _Grunnable, and every
+#   Exactly one G is _Grunning: curg. Every G in runnext, runq or globrunq is _Grunnable, and every
 #   _Grunnable G is in exactly one of them. allgs holds every G that is not _Gdead.
 #
 # Switching: gopark switches straight from the parking goroutine's greenlet to the next runnable
@@ -39,6 +39,7 @@ cdef enum:
 cdef int64_t NO_TIMER = 0x7FFFFFFFFFFFFFFF
 
 cdef enum:
+    LOCAL_RUNQ_CAP = 256      # len(p.runq)
     SUDOG_CACHE_CAP = 128     # len(p.sudogbuf)
     GFREE_CAP = 1024          # idle worker greenlets kept for reuse
 
@@ -67,6 +68,62 @@ WAIT_REASONS = (None, "sleep", "chan receive (nil chan)", "chan send (nil chan)"
 STATUS = {_Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
 
 cdef tuple _EMPTY = ()
+
+
+# -- gqueue: a FIFO ring of runnable Gs ------------------------------------------------------
+cdef int gq_init(gqueue* q, Py_ssize_t cap) except -1:
+    q.buf = <PyObject**>PyMem_Malloc(cap * sizeof(PyObject*))
+    if q.buf == NULL:
+        raise MemoryError()
+    q.head = q.size = 0
+    q.cap = cap
+    return 0
+
+
+cdef inline int gq_put(gqueue* q, Goroutine gp) except -1:
+    cdef Py_ssize_t i, n
+    cdef PyObject** buf
+    if q.size == q.cap:
+        # Grow (only the global queue can: the local one overflows into it first).
+        n = q.cap * 2
+        buf = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
+        if buf == NULL:
+            raise MemoryError()
+        for i in range(q.size):
+            buf[i] = q.buf[(q.head + i) % q.cap]
+        PyMem_Free(q.buf)
+        q.buf = buf
+        q.head = 0
+        q.cap = n
+    q.buf[(q.head + q.size) % q.cap] = <PyObject*>gp
+    q.size += 1
+    return 0
+
+
+cdef inline PyObject* gq_get(gqueue* q) noexcept:
+    cdef PyObject* gp
+    if q.size == 0:
+        return NULL
+    gp = q.buf[q.head]
+    q.head = (q.head + 1) % q.cap
+    q.size -= 1
+    return gp
+
+
+cdef bint gq_remove(gqueue* q, Goroutine gp) noexcept:
+    cdef Py_ssize_t i, j
+    for i in range(q.size):
+        if q.buf[(q.head + i) % q.cap] == <PyObject*>gp:
+            for j in range(i, q.size - 1):
+                q.buf[(q.head + j) % q.cap] = q.buf[(q.head + j + 1) % q.cap]
+            q.size -= 1
+            return True
+    return False
+
+
+cdef list gq_list(gqueue* q):
+    cdef Py_ssize_t i
+    return [<object>q.buf[(q.head + i) % q.cap] for i in range(q.size)]
 
 
 # Not tracked by the cyclic GC: a leak of 100,000 goroutines would otherwise be traversed by every
@@ -188,10 +245,8 @@ cdef class Runtime:
         self.virtual = clock == "virtual"
         self.allgs = {}
         self.gfree = []
-        self.runqcap = 64
-        self.runq = <PyObject**>PyMem_Malloc(self.runqcap * sizeof(PyObject*))
-        if self.runq == NULL:
-            raise MemoryError()
+        gq_init(&self.runq, LOCAL_RUNQ_CAP)
+        gq_init(&self.globrunq, 64)
         self.thread_ident = PyThread_get_thread_ident()
         self.timers = TimerHeap()
         self.timer_next = NO_TIMER
@@ -201,7 +256,8 @@ cdef class Runtime:
     def __dealloc__(self):
         cdef sudog* s
         cdef int i
-        PyMem_Free(self.runq)
+        PyMem_Free(self.runq.buf)
+        PyMem_Free(self.globrunq.buf)
         for i in range(self.nsudogcache):
             PyMem_Free(self.sudogcache[i])
         while self.central != NULL:
@@ -232,9 +288,10 @@ cdef class Runtime:
         """A value in [0, n) from the runtime's seeded generator (Go's cheaprandn)."""
         return chanemu_cheaprandn(&self.randstate, n)
 
-    # -- run queue --------------------------------------------------------------------------
+    # -- run queues (proc.go runqput, runqputslow, globrunqget, findRunnable's order) ---------
     cdef int runqput(self, Goroutine gp, bint next) except -1:
-        """Put gp on the run queue; with next, into runnext, kicking the old runnext to the tail."""
+        """Put gp on the local run queue; with next, into runnext, kicking the old runnext to
+        the tail. A full local queue moves half of itself, and gp, to the global queue."""
         cdef Goroutine old
         if next:
             old = self.runnext
@@ -242,57 +299,59 @@ cdef class Runtime:
             if old is None:
                 return 0
             gp = old
-        if self.runqsize == self.runqcap:
-            self.runqgrow()
-        self.runq[(self.runqhead + self.runqsize) % self.runqcap] = <PyObject*>gp
-        self.runqsize += 1
-        return 0
+        if self.runq.size < LOCAL_RUNQ_CAP:
+            return gq_put(&self.runq, gp)
+        return self.runqputslow(gp)
 
-    cdef int runqgrow(self) except -1:
-        cdef Py_ssize_t n = self.runqcap * 2, i
-        cdef PyObject** q = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
-        if q == NULL:
-            raise MemoryError()
-        for i in range(self.runqsize):
-            q[i] = self.runq[(self.runqhead + i) % self.runqcap]
-        PyMem_Free(self.runq)
-        self.runq = q
-        self.runqhead = 0
-        self.runqcap = n
-        return 0
+    cdef int runqputslow(self, Goroutine gp) except -1:
+        """Put gp and a batch of work from the local run queue on the global queue."""
+        cdef Py_ssize_t i
+        for i in range(LOCAL_RUNQ_CAP // 2):
+            gq_put(&self.globrunq, <Goroutine>gq_get(&self.runq))
+        return gq_put(&self.globrunq, gp)
 
-    cdef Goroutine runqget(self):
+    cdef Goroutine globrunqget(self, Py_ssize_t max):
+        """Take a batch from the global queue: run the first, queue the rest locally
+        (with GOMAXPROCS=1: all of it, up to max and half the local queue)."""
+        cdef Py_ssize_t n = self.globrunq.size
+        if max > 0 and n > max:
+            n = max
+        if n > LOCAL_RUNQ_CAP // 2:
+            n = LOCAL_RUNQ_CAP // 2
+        cdef Goroutine gp = <Goroutine>gq_get(&self.globrunq)
+        while n > 1:
+            gq_put(&self.runq, <Goroutine>gq_get(&self.globrunq))
+            n -= 1
+        return gp
+
+    cdef Goroutine getnext(self):
+        """The next G to run, in findRunnable's order: runnext, the local queue, then a batch
+        from the global queue. Go also reads the global queue first on every 61st schedule
+        (p.schedtick%61), for fairness under preemption; that is left out here, because it
+        would let a goroutine that yielded resume before goroutines that were runnable when it
+        yielded, and runtime.gosched() promises (API.md) that they all run first."""
         cdef Goroutine gp = self.runnext
         if gp is not None:
             self.runnext = None
             return gp
-        if self.runqsize == 0:
-            return None
-        gp = <Goroutine>self.runq[self.runqhead]
-        self.runqhead = (self.runqhead + 1) % self.runqcap
-        self.runqsize -= 1
-        return gp
+        if self.runq.size > 0:
+            return <Goroutine>gq_get(&self.runq)
+        if self.globrunq.size > 0:
+            return self.globrunqget(0)
+        return None
 
     cdef void runqremove(self, Goroutine gp):
-        """Take gp off the run queue (only when a fatal error is thrown into a runnable G)."""
-        cdef Py_ssize_t i, j
+        """Take gp off the run queues (only when a fatal error is thrown into a runnable G)."""
         if self.runnext is gp:
             self.runnext = None
-            return
-        for i in range(self.runqsize):
-            if self.runq[(self.runqhead + i) % self.runqcap] == <PyObject*>gp:
-                for j in range(i, self.runqsize - 1):
-                    self.runq[(self.runqhead + j) % self.runqcap] = \
-                        self.runq[(self.runqhead + j + 1) % self.runqcap]
-                self.runqsize -= 1
-                return
+        elif not gq_remove(&self.runq, gp):
+            gq_remove(&self.globrunq, gp)
 
     def runq_snapshot(self):
-        """The runnable Gs in the order they will run (runnext first)."""
-        cdef Py_ssize_t i
+        """The runnable Gs: runnext, the local queue, the global queue."""
         out = [] if self.runnext is None else [self.runnext]
-        for i in range(self.runqsize):
-            out.append(<object>self.runq[(self.runqhead + i) % self.runqcap])
+        out += gq_list(&self.runq)
+        out += gq_list(&self.globrunq)
         return out
 
     # -- sudog cache (proc.go acquireSudog / releaseSudog) ------------------------------------
@@ -613,7 +672,7 @@ cdef inline int schedule(Runtime rt) except -1:
         now = rt.nanotime()
         if rt.timer_next <= now:
             rt.runtimers(now)
-    cdef Goroutine gp = rt.runqget()
+    cdef Goroutine gp = rt.getnext()
     if gp is None:
         gp = findrunnable(rt, False)
         if gp is None:
@@ -677,7 +736,7 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
     cdef Goroutine gp
     cdef int64_t when, d
     while True:
-        gp = rt.runqget()
+        gp = rt.getnext()
         if gp is not None:
             return gp
         when = rt.timer_next
@@ -800,7 +859,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     gp.startfn = gp.args = gp.kwargs = None
     if rt.safepoint_pending:
         rt.run_safepoints()
-    nxt = rt.runqget()
+    nxt = rt.getnext()
     if nxt is None:
         nxt = findrunnable(rt, True)
         if nxt is None:
@@ -853,14 +912,15 @@ def go(fn, *args, **kwargs):
 
 
 def gosched():
-    """runtime.Gosched: the caller goes to the tail; everything runnable now runs first."""
+    """runtime.Gosched: the caller goes on the global run queue, which one P reads when its
+    local queue is empty (or every 61st schedule): everything runnable now runs first."""
     cdef Runtime rt = getrt()
     cdef Goroutine gp = rt.curg
-    if rt.runnext is None and rt.runqsize == 0:
-        return
+    if rt.runnext is None and rt.runq.size == 0 and rt.globrunq.size == 0:
+        return    # Go would run the caller again, from the global queue
     check_current(rt)
     gp.atomicstatus = _Grunnable
-    rt.runqput(gp, False)
+    gq_put(&rt.globrunq, gp)
     if rt.tracer is not None:
         rt.tracer("sched", gp, None)
     try:
@@ -928,7 +988,7 @@ cdef int teardown(Runtime rt) except -1:
     grs += [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
     rt.gfree = []
     rt.g0 = None
-    rt.runqsize = 0
+    rt.runq.size = rt.globrunq.size = 0
     rt.runnext = None
     for gr in grs:
         if not gr.dead and not is_current_greenlet(gr):

@@ -10,8 +10,8 @@ runtime, created on first use, in which the calling greenlet is goroutine 1, and
 ``run()`` calls, each with a fresh goroutine 1 while it runs.
 
 Invariants (checked by Runtime.check_invariants):
-  Exactly one G is _Grunning: curg. Every G in runq or runnext is _Grunnable, and every _Grunnable G
-  is in exactly one of them. A _Gwaiting G is in no run queue. allgs holds every G that is not _Gdead.
+  Exactly one G is _Grunning: curg. Every G in runnext, runq or globrunq is _Grunnable, and every
+  _Grunnable G is in exactly one of them. A _Gwaiting G is in no run queue. allgs holds every G that is not _Gdead.
 """
 import sys
 import threading
@@ -49,6 +49,7 @@ NO_TIMER = (1 << 63) - 1
 
 _COARSE = getattr(_time, "CLOCK_MONOTONIC_COARSE", _time.CLOCK_MONOTONIC)
 
+LOCAL_RUNQ_CAP = 256     # len(p.runq)
 SUDOG_CACHE_CAP = 128   # len(p.sudogbuf)
 GFREE_CAP = 1024        # finished goroutines kept for reuse (Go's gFree lists; ours are greenlets)
 
@@ -193,7 +194,8 @@ class Runtime:
             raise ValueError(f"clock must be 'real' or 'virtual', not {clock!r}")
         self.clock = clock
         self.allgs = {}           # goid -> G, every G not dead
-        self.runq = _RunQueue()
+        self.runq = deque()       # p.runq: the P's local run queue, 256 slots as Go's
+        self.globrunq = deque()   # sched.runq: the global run queue (Gosched, overflow)
         self.runnext = None
         self.curg = None
         self.goidgen = 0
@@ -246,30 +248,69 @@ class Runtime:
     def num_goroutine(self):
         return len(self.allgs)
 
-    # -- run queue -----------------------------------------------------------------------
+    # -- run queues (proc.go runqput, runqputslow, globrunqget, findRunnable's order) ------
     def runqput(self, gp, next):
-        """Put gp on the run queue; with next, into runnext, kicking the old runnext to the tail."""
+        """Put gp on the local run queue; with next, into runnext, kicking the old runnext to
+        the tail. A full local queue moves half of itself, and gp, to the global queue."""
         if next:
             old = self.runnext
             self.runnext = gp
             if old is None:
                 return
             gp = old
-        self.runq.put(gp)
+        if len(self.runq) < LOCAL_RUNQ_CAP:
+            self.runq.append(gp)
+            return
+        self.runqputslow(gp)
 
-    def runqget(self):
+    def runqputslow(self, gp):
+        """Put gp and a batch of work from the local run queue on the global queue."""
+        for _ in range(LOCAL_RUNQ_CAP // 2):
+            self.globrunq.append(self.runq.popleft())
+        self.globrunq.append(gp)
+
+    def globrunqget(self, max):
+        """Take a batch from the global queue: run the first, queue the rest locally
+        (with GOMAXPROCS=1: all of it, up to max and half the local queue)."""
+        n = len(self.globrunq)
+        if max > 0 and n > max:
+            n = max
+        if n > LOCAL_RUNQ_CAP // 2:
+            n = LOCAL_RUNQ_CAP // 2
+        gp = self.globrunq.popleft()
+        for _ in range(n - 1):
+            self.runq.append(self.globrunq.popleft())
+        return gp
+
+    def getnext(self):
+        """The next G to run, in findRunnable's order: runnext, the local queue, then a batch
+        from the global queue. Go also reads the global queue first on every 61st schedule
+        (p.schedtick%61), for fairness under preemption; that is left out here, because it
+        would let a goroutine that yielded resume before goroutines that were runnable when it
+        yielded, and runtime.gosched() promises (API.md) that they all run first."""
         gp = self.runnext
         if gp is not None:
             self.runnext = None
             return gp
-        return self.runq.get()
+        if self.runq:
+            return self.runq.popleft()
+        if self.globrunq:
+            return self.globrunqget(0)
+        return None
 
     def runqremove(self, gp):
-        """Take gp off the run queue (only when a fatal error is thrown into a runnable G)."""
+        """Take gp off the run queues (only when a fatal error is thrown into a runnable G)."""
         if self.runnext is gp:
             self.runnext = None
-        else:
+        elif gp in self.runq:
             self.runq.remove(gp)
+        elif gp in self.globrunq:
+            self.globrunq.remove(gp)
+
+    def runq_snapshot(self):
+        """The runnable Gs: runnext, the local queue, the global queue."""
+        out = [] if self.runnext is None else [self.runnext]
+        return out + list(self.runq) + list(self.globrunq)
 
     # -- sudog cache (proc.go acquireSudog / releaseSudog) -------------------------------
     def acquireSudog(self):
@@ -372,9 +413,7 @@ class Runtime:
         running = [g for g in self.allgs.values() if g.atomicstatus == _Grunning]
         if self.curg is not None and not self.dead:
             assert running == [self.curg], f"running {running}, curg {self.curg}"
-        queued = list(self.runq)
-        if self.runnext is not None:
-            queued.append(self.runnext)
+        queued = self.runq_snapshot()
         assert len(set(map(id, queued))) == len(queued), "a G is queued twice"
         for g in queued:
             assert g.atomicstatus == _Grunnable, f"{g} queued but not runnable"
@@ -388,32 +427,6 @@ class Runtime:
                 if sg.c is not None and g.atomicstatus == _Gwaiting:
                     check_hchan(sg.c)
                 sg = sg.waitlink
-
-
-class _RunQueue:
-    """FIFO of runnable Gs (p.runq; ours is unbounded, so there is no global queue)."""
-    __slots__ = ("q",)
-
-    def __init__(self):
-        self.q = deque()
-
-    def put(self, gp):
-        self.q.append(gp)
-
-    def get(self):
-        return self.q.popleft() if self.q else None
-
-    def remove(self, gp):
-        try:
-            self.q.remove(gp)
-        except ValueError:
-            pass
-
-    def __iter__(self):
-        return iter(self.q)
-
-    def __len__(self):
-        return len(self.q)
 
 
 def throw(msg):
@@ -554,7 +567,7 @@ def schedule(rt):
         now = rt.nanotime()
         if rt.timer_next <= now:
             rt.runtimers(now)
-    gp = rt.runqget()
+    gp = rt.getnext()
     if gp is None:
         gp = findrunnable(rt, False)
         if gp is None:
@@ -614,7 +627,7 @@ def findrunnable(rt, exiting):
     greenlet is switched back to after that, return None (when exiting, it went on the free
     list first and is being reused)."""
     while True:
-        gp = rt.runqget()
+        gp = rt.getnext()
         if gp is not None:
             return gp
         when = rt.timer_next
@@ -746,7 +759,7 @@ def goexit0(rt, gp):
     gp.startfn = gp.args = gp.kwargs = None
     if rt.safepoint_pending:
         rt.run_safepoints()
-    nxt = rt.runqget()
+    nxt = rt.getnext()
     if nxt is None:
         nxt = findrunnable(rt, True)
         if nxt is None:
@@ -772,14 +785,15 @@ def goexit0(rt, gp):
 
 
 def gosched():
-    """runtime.Gosched: the caller goes to the tail; everything runnable now runs first."""
+    """runtime.Gosched: the caller goes on the global run queue, which one P reads when its
+    local queue is empty (or every 61st schedule): everything runnable now runs first."""
     rt = getrt()
     gp = rt.curg
-    if rt.runnext is None and not len(rt.runq):
-        return
+    if rt.runnext is None and not rt.runq and not rt.globrunq:
+        return    # Go would run the caller again, from the global queue
     _check_current(rt)
     gp.atomicstatus = _Grunnable
-    rt.runq.put(gp)
+    rt.globrunq.append(gp)
     if rt.tracer is not None:
         rt.tracer("sched", gp, None)
     try:
@@ -869,7 +883,8 @@ def teardown(rt):
         g.waiting = g.param = g.waitobj = None
     rt.allgs.clear()
     rt.curg = None
-    rt.runq = _RunQueue()
+    rt.runq.clear()
+    rt.globrunq.clear()
     rt.runnext = None
     rt.timers.clear()
     rt.timer_next = NO_TIMER
