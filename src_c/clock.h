@@ -25,13 +25,18 @@ static inline int64_t chanemu_coarse_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* The calling thread's identity, as PyThread_get_thread_ident gives it on POSIX
-   ((unsigned long)pthread_self()), without the call through libpython: a channel checks its
-   owner thread on every operation. */
+/* The calling thread's identity: a channel checks its owner thread on every operation, so this
+   is the thread pointer register where the compiler can read it (on x86-64 glibc the same value
+   as pthread_self() and PyThread_get_thread_ident()), and pthread_self() elsewhere. Only ever
+   compared with itself. */
 #include <pthread.h>
 static inline unsigned long chanemu_thread_ident(void)
 {
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__)
+    return (unsigned long)__builtin_thread_pointer();
+#else
     return (unsigned long)pthread_self();
+#endif
 }
 
 /* Go's cheaprand on 64-bit: wyrand. One seed gives one sequence, the same as the Python twin's. */
