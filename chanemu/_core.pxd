@@ -74,6 +74,7 @@ cdef class Runtime:
     cdef readonly object clock
     cdef bint virtual
     cdef int64_t vnow
+    cdef bint idle                  # waiting in findrunnable for the next timer
     cdef readonly unsigned long thread_ident
     cdef public bint safepoint_pending   # other threads queued work for a safe point
     cdef readonly object safepoints      # deque of functions to run at the next safe point

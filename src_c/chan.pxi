@@ -404,6 +404,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
 
     # Block on the channel. Some receiver will complete our operation for us.
     rt = getrt()
+    check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
     mysg.releasetime = 0
@@ -442,6 +443,7 @@ cdef int park_forever(int reason) except -1:
     """Block forever: a nil channel's send or receive, select {} (the goroutine can only be
     unwound by an exception thrown into it)."""
     cdef Runtime rt = getrt()
+    check_current(rt)
     cdef Goroutine gp = rt.curg
     gp.nilwait = reason != waitReasonSelectNoCases
     try:
@@ -545,6 +547,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
 
     # no sender available: block on this channel.
     rt = getrt()
+    check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
     mysg.releasetime = 0

@@ -576,7 +576,12 @@ cdef inline bint is_current_greenlet(object gr):
 
 
 cdef int check_current(Runtime rt) except -1:
-    """The caller must be the runtime's running goroutine: a foreign greenlet cannot park."""
+    """The caller must be the runtime's running goroutine, able to park: not a foreign
+    greenlet, and not code the scheduler runs while no goroutine runs (a signal handler or a
+    __del__ called from the idle wait, a timer function). Checked before anything is queued."""
+    if rt.curg.atomicstatus != _Grunning:
+        raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
+                           "handler, __del__ or timer function run by the idle scheduler)")
     if not is_current_greenlet(rt.curg.gr):
         raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
                            "this thread's runtime")
@@ -595,7 +600,6 @@ cdef int gopark(Runtime rt, int reason) except -1:
     cdef Goroutine gp = rt.curg
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
-    check_current(rt)
     gp.waitreason = reason
     gp.waitsince = rt.waittime()
     gp.atomicstatus = _Gwaiting
@@ -624,6 +628,7 @@ def park(reason, obj=None):
     if i < 0:
         raise ValueError(f"unknown wait reason {reason!r}")
     cdef Runtime rt = getrt()
+    check_current(rt)
     cdef Goroutine gp = rt.curg
     gp.waitobj = obj
     try:
@@ -653,6 +658,8 @@ cdef inline int goready(Goroutine gp) except -1:
         throw("bad g->status in ready")
     gp.atomicstatus = _Grunnable
     rt.runqput(gp, True)
+    if rt.idle:
+        rt.wake.set()      # readied from a signal handler while the runtime waits for a timer
     if rt.tracer is not None:
         rt.tracer("unblock", gp, rt.curg)
     return 0
@@ -748,9 +755,7 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
         else:
             d = when - rt.nanotime()
             if d > 0:
-                # idle: the thread sleeps (no spinning) until the timer or a safe-point request
-                rt.wake.wait(d / 1e9)
-                rt.wake.clear()
+                idle_wait(rt, d)
         if rt.safepoint_pending:
             rt.run_safepoints()
         rt.runtimers(rt.nanotime())
@@ -764,6 +769,32 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
         from chanemu import _traceback
         raise_fatal(rt, Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines())))
     return None
+
+
+cdef int idle_wait(Runtime rt, int64_t d) except -1:
+    """The thread sleeps (no spinning) until the next timer, a safe-point request, or a
+    goroutine readied meanwhile (by a signal handler: goready sets wake while idle)."""
+    rt.idle = True
+    try:
+        rt.wake.wait(d / 1e9)
+    except KeyboardInterrupt as e:
+        attach_dump(rt, e)
+        raise
+    finally:
+        rt.idle = False
+    rt.wake.clear()
+    return 0
+
+
+cdef void attach_dump(Runtime rt, object exc) noexcept:
+    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
+    of the moment (``.dump``), as Go prints one on SIGQUIT."""
+    if getattr(exc, "dump", None) is None:
+        try:
+            from chanemu import _traceback
+            exc.dump = _traceback.format_all(rt.goroutines())
+        except BaseException:
+            pass    # the exception goes on without its dump rather than being replaced
 
 
 cdef int raise_fatal(Runtime rt, object exc) except -1:
@@ -830,6 +861,8 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     site = site_tuple(gp.gopc)
     where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    if isinstance(exc, KeyboardInterrupt):
+        attach_dump(rt, exc)
     if rt.tracer is not None:
         rt.tracer("end", gp, exc)
     gp.atomicstatus = _Gdead
@@ -955,13 +988,25 @@ def run(main, *args, seed=None, clock="real", **kwargs):
     rt.curg = g1
     set_thread_rt(rt)
     try:
-        return g1.gr.switch()
+        result = g1.gr.switch()
+        if type(result) is MainExit:
+            raise (<MainExit>result).exc
+        return result
     finally:
         # Teardown first: discarded goroutines unwind inside their own (dead) program.
         try:
             teardown(rt)
         finally:
             set_thread_rt(prev)
+
+
+@cython.final
+cdef class MainExit:
+    """main raised GreenletExit: carried to run() as a value, raised there."""
+    cdef object exc
+
+    def __cinit__(self, exc):
+        self.exc = exc
 
 
 def _main_body(*_):
@@ -971,6 +1016,12 @@ def _main_body(*_):
         if g1.kwargs:
             return g1.startfn(*g1.args, **g1.kwargs)
         return g1.startfn(*g1.args)
+    except GreenletExit as e:
+        # greenlet would hand a GreenletExit to run() as main's result: wrap it (unless it is
+        # teardown's, unwinding a main that a fatal error left parked).
+        if rt.dead:
+            return None
+        return MainExit(e)
     except GoExit:
         # main called runtime.Goexit: the others run on; the program ends in a fatal error.
         nxt = goexit0(rt, g1)

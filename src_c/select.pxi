@@ -200,6 +200,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         return (-1, None, False)
 
     # pass 2 - enqueue on all chans
+    check_current(rt)
     gp = rt.curg
     if gp.waiting != NULL:
         throw("gp.waiting != nil")

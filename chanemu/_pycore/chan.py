@@ -17,11 +17,13 @@ every function below runs atomically with respect to the other goroutines of its
 from .. import _errors
 from .._errors import Panic
 from .. import _views
-from .proc import (getrt, gopark, goready, throw, unpark, park_forever, _Gwaiting,
+from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
+                   _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
 import itertools
+import operator
 import threading
 
 # Channels' creation serials: select's lock order (Go sorts by hchan address). Shared by the
@@ -246,6 +248,7 @@ def trace_chan(op, c, ok):
 def makechan(c, elemtype, size):
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
+    size = operator.index(size)     # an int subclass (IntEnum) becomes a plain int
     if size < 0 or size * elemsize > maxAlloc:
         raise Panic(_errors.E_MAKECHAN_SIZE)
     c.qcount = 0
@@ -306,6 +309,8 @@ def empty(c):
 def chansend(c, ep, block):
     """Send ep on c. If block is False and the send cannot proceed immediately, return False.
     A send on a closed channel panics."""
+    if not isinstance(c, Chan):      # an unbound method called on something else
+        raise TypeError(f"expected a Chan, got {type(c).__name__}")
     if c.isnil:
         if not block:
             return False
@@ -340,6 +345,7 @@ def chansend(c, ep, block):
 
     # Block on the channel. Some receiver will complete our operation for us.
     rt = getrt()
+    check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
     mysg.releasetime = 0
@@ -406,6 +412,8 @@ def chanrecv(c, block):
     If block is False and no elements are available, returns (False, zero, False).
     Otherwise, if c is closed, returns (True, zero, False).
     Otherwise, returns (True, value, True)."""
+    if not isinstance(c, Chan):      # an unbound method called on something else
+        raise TypeError(f"expected a Chan, got {type(c).__name__}")
     if c.isnil:
         if not block:
             return False, None, False
@@ -450,6 +458,7 @@ def chanrecv(c, block):
 
     # no sender available: block on this channel.
     rt = getrt()
+    check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
     mysg.releasetime = 0
@@ -515,6 +524,8 @@ def recv(c, sg):
 
 
 def closechan(c):
+    if not isinstance(c, Chan):      # an unbound method called on something else
+        raise TypeError(f"expected a Chan, got {type(c).__name__}")
     if c.isnil:
         raise Panic(_errors.E_CLOSE_NIL)
     chancheck(c)

@@ -209,6 +209,7 @@ class Runtime:
         self.dead = False         # the program has ended: blocking calls unwind
         self.vnow = 0             # virtual clock, ns since the synctest epoch
         self.is_run = False       # a run() program (else the thread's default runtime)
+        self.idle = False         # waiting in findrunnable for the next timer
         self.g0 = None            # starts fresh goroutine greenlets from a shallow stack
         self.timers = TimerHeap()
         self.timer_next = NO_TIMER   # when of the earliest pending timer (cached)
@@ -461,10 +462,13 @@ def getg():
     return rt.curg
 
 
-def _check_current(rt):
-    """The caller must be the runtime's current goroutine: a foreign greenlet or thread cannot park."""
-    if rt.thread_ident != threading.get_ident():
-        raise RuntimeError("chanemu: this runtime belongs to another thread")
+def check_current(rt):
+    """The caller must be the runtime's running goroutine, able to park: not a foreign
+    greenlet, and not code the scheduler runs while no goroutine runs (a signal handler or a
+    __del__ called from the idle wait, a timer function). Checked before anything is queued."""
+    if rt.curg.atomicstatus != _Grunning:
+        raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
+                           "handler, __del__ or timer function run by the idle scheduler)")
     if greenlet.getcurrent() is not rt.curg.gr:
         raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
                            "this thread's runtime")
@@ -482,7 +486,6 @@ def gopark(rt, reason):
     gp = rt.curg
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
-    _check_current(rt)
     gp.waitreason = reason
     gp.waitsince = rt.waittime()
     gp.atomicstatus = _Gwaiting
@@ -507,6 +510,7 @@ def park(reason, obj=None):
     if reason not in WAIT_REASONS or reason is None:
         raise ValueError(f"unknown wait reason {reason!r}")
     rt = getrt()
+    check_current(rt)
     gp = rt.curg
     gp.waitobj = obj
     try:
@@ -522,6 +526,7 @@ def park_forever(reason):
     """Block forever: a nil channel's send or receive, select {} (the goroutine can only be
     unwound by an exception thrown into it)."""
     rt = getrt()
+    check_current(rt)
     gp = rt.curg
     gp.nilwait = reason != waitReasonSelectNoCases
     try:
@@ -550,6 +555,8 @@ def goready(gp):
         throw("bad g->status in ready")
     gp.atomicstatus = _Grunnable
     rt.runqput(gp, True)
+    if rt.idle:
+        rt.wake.set()      # readied from a signal handler while the runtime waits for a timer
     if rt.tracer is not None:
         rt.tracer("unblock", gp, rt.curg)
 
@@ -639,9 +646,7 @@ def findrunnable(rt, exiting):
         else:
             d = when - rt.nanotime()
             if d > 0:
-                # idle: the thread sleeps (no spinning) until the timer or a safe-point request
-                rt.wake.wait(d / 1e9)
-                rt.wake.clear()
+                idle_wait(rt, d)
         if rt.safepoint_pending:
             rt.run_safepoints()
         rt.runtimers(rt.nanotime())
@@ -659,6 +664,30 @@ def findrunnable(rt, exiting):
 def _dump(rt):
     from .. import _traceback
     return _traceback.format_all(rt.goroutines(), current=None)
+
+
+def idle_wait(rt, d):
+    """The thread sleeps (no spinning) until the next timer, a safe-point request, or a
+    goroutine readied meanwhile (by a signal handler: goready sets wake while idle)."""
+    rt.idle = True
+    try:
+        rt.wake.wait(d / 1e9)
+    except KeyboardInterrupt as e:
+        attach_dump(rt, e)
+        raise
+    finally:
+        rt.idle = False
+    rt.wake.clear()
+
+
+def attach_dump(rt, exc):
+    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
+    of the moment (``.dump``), as Go prints one on SIGQUIT."""
+    if getattr(exc, "dump", None) is None:
+        try:
+            exc.dump = _dump(rt)
+        except BaseException:
+            pass    # the exception goes on without its dump rather than being replaced
 
 
 def raise_fatal(rt, exc):
@@ -731,6 +760,8 @@ def crash(rt, gp, exc):
     site = gp.creation_site
     where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    if isinstance(exc, KeyboardInterrupt):
+        attach_dump(rt, exc)
     if rt.tracer is not None:
         rt.tracer("end", gp, exc)
     gp.atomicstatus = _Gdead
@@ -791,7 +822,7 @@ def gosched():
     gp = rt.curg
     if rt.runnext is None and not rt.runq and not rt.globrunq:
         return    # Go would run the caller again, from the global queue
-    _check_current(rt)
+    check_current(rt)
     gp.atomicstatus = _Grunnable
     rt.globrunq.append(gp)
     if rt.tracer is not None:
@@ -842,7 +873,10 @@ def run(main, *args, seed=None, clock="real", **kwargs):
     rt.curg = g1
     _tls.rt = rt
     try:
-        return g1.gr.switch(g1)
+        result = g1.gr.switch(g1)
+        if type(result) is MainExit:
+            raise result.exc
+        return result
     finally:
         # Teardown first: discarded goroutines unwind inside their own (dead) program.
         try:
@@ -851,10 +885,24 @@ def run(main, *args, seed=None, clock="real", **kwargs):
             _tls.rt = prev
 
 
+class MainExit:
+    """main raised GreenletExit: carried to run() as a value, raised there."""
+    __slots__ = ("exc",)
+
+    def __init__(self, exc):
+        self.exc = exc
+
+
 def _main_body(g1):
     rt = g1.rt
     try:
         return g1.startfn(*g1.args, **g1.kwargs)
+    except greenlet.GreenletExit as e:
+        # greenlet would hand a GreenletExit to run() as main's result: wrap it (unless it is
+        # teardown's, unwinding a main that a fatal error left parked).
+        if rt.dead:
+            return None
+        return MainExit(e)
     except GoExit:
         # main called runtime.Goexit: the others run on; the program ends in a fatal error.
         return _worker(goexit0(rt, g1))

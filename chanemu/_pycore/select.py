@@ -11,7 +11,7 @@ from .. import _errors
 from .._errors import Panic
 from . import chan as _chan
 from .chan import Chan
-from .proc import (getrt, gopark, throw, unpark, park_forever, waitReasonSelect,
+from .proc import (getrt, gopark, throw, unpark, park_forever, check_current, waitReasonSelect,
                    waitReasonSelectNoCases)
 
 
@@ -156,6 +156,7 @@ def selectgo(rt, scases, block):
         return -1, None, False
 
     # pass 2 - enqueue on all chans
+    check_current(rt)
     gp = rt.curg
     if gp.waiting is not None:
         throw("gp.waiting != nil")

@@ -1,0 +1,37 @@
+// Deadlock: main receives on a channel whose only sender has already finished.
+// mode: deadlock
+package main
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+)
+
+func main() {
+	c := make(chan int)
+	done := make(chan bool)
+	go func() {
+		say("worker ran")
+		done <- true
+	}()
+	<-done
+	say("main waits")
+	<-c
+}
+
+// say prints its arguments as fmt.Println does, with a raw write(2): a raw system call keeps
+// the P, so printing never lets Go's sysmon hand the P to another thread and requeue the
+// printer on the global run queue (which would make the transcript depend on timing).
+func say(a ...any) {
+	b := []byte(fmt.Sprintln(a...))
+	for len(b) > 0 {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		if errno != 0 && errno != syscall.EINTR && errno != syscall.EAGAIN {
+			panic(errno)
+		}
+		if errno == 0 {
+			b = b[n:]
+		}
+	}
+}

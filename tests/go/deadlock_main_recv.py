@@ -1,0 +1,20 @@
+"""Twin of deadlock_main_recv.go."""
+from chanemu import Chan, go, run
+
+
+def main():
+    c = Chan()
+    done = Chan()
+
+    def worker():
+        print("worker ran")
+        done.send(True)
+
+    go(worker)
+    done.recv()
+    print("main waits")
+    c.recv()
+
+
+if __name__ == "__main__":
+    run(main)

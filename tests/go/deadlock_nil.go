@@ -1,0 +1,41 @@
+// Deadlock: main in an empty select while the others block on the nil channel and on a select
+// of nil channels.
+// mode: deadlock
+package main
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+)
+
+func main() {
+	var nilc chan int
+	go func() { nilc <- 1 }()
+	go func() { <-nilc }()
+	go func() {
+		var a, b chan int
+		select {
+		case <-a:
+		case b <- 1:
+		}
+	}()
+	say("main blocks forever")
+	select {}
+}
+
+// say prints its arguments as fmt.Println does, with a raw write(2): a raw system call keeps
+// the P, so printing never lets Go's sysmon hand the P to another thread and requeue the
+// printer on the global run queue (which would make the transcript depend on timing).
+func say(a ...any) {
+	b := []byte(fmt.Sprintln(a...))
+	for len(b) > 0 {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		if errno != 0 && errno != syscall.EINTR && errno != syscall.EAGAIN {
+			panic(errno)
+		}
+		if errno == 0 {
+			b = b[n:]
+		}
+	}
+}

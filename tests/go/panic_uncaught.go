@@ -1,0 +1,41 @@
+// An unrecovered panic in a goroutine ends the program: a sender blocked on a channel that
+// main closes.
+// mode: panic
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+func main() {
+	c := make(chan int)
+	go func() {
+		say("sender blocks")
+		c <- 1
+		say("BUG: not reached")
+	}()
+	runtime.Gosched()
+	say("main closes")
+	close(c)
+	runtime.Gosched()
+	say("BUG: main goes on")
+}
+
+// say prints its arguments as fmt.Println does, with a raw write(2): a raw system call keeps
+// the P, so printing never lets Go's sysmon hand the P to another thread and requeue the
+// printer on the global run queue (which would make the transcript depend on timing).
+func say(a ...any) {
+	b := []byte(fmt.Sprintln(a...))
+	for len(b) > 0 {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, 1, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		if errno != 0 && errno != syscall.EINTR && errno != syscall.EAGAIN {
+			panic(errno)
+		}
+		if errno == 0 {
+			b = b[n:]
+		}
+	}
+}

@@ -1,0 +1,204 @@
+"""Differential testing against Go: every program in tests/go/ runs as real Go and as its chanemu
+twin (the .py file of the same name), on both implementations, and the two must agree.
+
+Each Go program says how to compare in a header line ``// mode: ...``:
+
+- ``deterministic``: identical stdout, and both exit normally.
+- ``deadlock``: identical stdout up to the end; Go exits 2 with ``fatal error: all goroutines are
+  asleep - deadlock!`` on stderr, the twin's ``run()`` raises ``chanemu.Deadlock`` with the same
+  message; the two goroutine dumps list the same wait reasons (``[chan receive]``, ``[select]``...).
+- ``fatal``: as deadlock, for another fatal error (``no goroutines (main called runtime.Goexit) -
+  deadlock!``): same message, the twin's ``FatalError``.
+- ``panic``: identical stdout up to the end; Go exits 2 with ``panic: MSG`` on stderr, the twin's
+  ``run()`` raises ``chanemu.Panic`` whose ``str()`` is MSG.
+- ``random``: lines ``~ NAME KEY COUNT`` are the counts of outcomes of a random choice (select's)
+  over repeated trials; every other line must be identical. For each NAME both sides ran the same
+  number of trials N, saw the same set of KEYs (the support), and for each KEY the two observed
+  frequencies differ by at most 6 standard deviations of the difference of two independent
+  binomial frequencies with the pooled rate p: ``|f_go - f_ce| <= 6 * sqrt(2 p (1 - p) / N)``.
+  The twins run with a fixed seed (``run(main, seed=...)``); Go's run is random, so a false failure has probability below
+  1e-8 per key. (The programs give every outcome a rate of at least 10% and N >= 2000, so the
+  support of either side misses a key with probability below 1e-90.)
+
+Go runs with GOMAXPROCS=1 (one P: the scheduler chanemu emulates) and GOFLAGS unset. All programs
+are compiled by a single ``go build`` of a throwaway module (one package per program) into a
+session-wide directory, with Go's default build cache (about 20 s with a cold cache, 0.2 s warm),
+and each runs once per session; the twins run in-process through the ``ce`` fixture, with a
+faulthandler watchdog against hangs. Skipped, with the reason, when ``go`` is not on PATH.
+
+The Go programs print through ``say``, a raw write(2): fmt.Println's write is a system call that
+can lose the P to another thread under load, and the printer then comes back through the global
+run queue, which reorders the transcript; a raw system call keeps the P. With it, every
+deterministic program printed the same transcript in 60 runs on a machine loaded by two busy
+processes. The programs that sleep space their deadlines 200 ms apart.
+"""
+import contextlib
+import faulthandler
+import io
+import math
+import os
+import re
+import runpy
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+GODIR = Path(__file__).parent / "go"
+PROGRAMS = sorted(p.stem for p in GODIR.glob("*.go"))
+HANG_TIMEOUT = 120        # seconds; a twin that runs longer hangs: dump the stacks and stop
+
+
+def mode_of(name):
+    for line in (GODIR / f"{name}.go").read_text().splitlines()[:30]:
+        m = re.match(r"//\s*mode:\s*(\w+)", line)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"tests/go/{name}.go has no '// mode: ...' header line")
+
+
+def _go_env():
+    """The environment for go and the programs: no GO* variable of the caller's (GOFLAGS,
+    GOMAXPROCS, GODEBUG...) except where the toolchain and its caches live."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    for k in ("GOROOT", "GOPATH", "GOCACHE", "GOMODCACHE"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    env["GOTOOLCHAIN"] = "local"        # never fetch a toolchain
+    return env
+
+
+@pytest.fixture(scope="session")
+def go_binaries(tmp_path_factory):
+    """Build every program in tests/go/ with one `go build`; returns {name: binary path}."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("`go` is not on PATH: the differential tests against Go need a Go toolchain")
+    root = tmp_path_factory.mktemp("godiff")
+    src = root / "src"
+    src.mkdir()
+    (src / "go.mod").write_text("module chanemudiff\n\ngo 1.21\n")
+    for name in PROGRAMS:
+        (src / name).mkdir()
+        shutil.copy(GODIR / f"{name}.go", src / name / "main.go")
+    env = _go_env()
+    cache = subprocess.run([go, "env", "GOCACHE"], env=env, capture_output=True, text=True)
+    gocache = cache.stdout.strip()
+    if cache.returncode != 0 or not gocache or gocache == "off":
+        env["GOCACHE"] = str(root / "gocache")       # no usable default cache: one of our own
+    bindir = root / "bin"
+    bindir.mkdir()
+    r = subprocess.run([go, "build", "-o", str(bindir) + os.sep, "./..."], cwd=src, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"go build failed:\n{r.stderr}"
+    return {name: bindir / name for name in PROGRAMS}
+
+
+_go_results = {}
+
+
+def go_result(go_binaries, name):
+    """Run the Go program once per session (GOMAXPROCS=1): (returncode, stdout, stderr)."""
+    if name not in _go_results:
+        env = _go_env()
+        env["GOMAXPROCS"] = "1"
+        r = subprocess.run([str(go_binaries[name])], env=env, capture_output=True, text=True,
+                           timeout=120)
+        _go_results[name] = (r.returncode, r.stdout, r.stderr)
+    return _go_results[name]
+
+
+def run_twin(ce, name):
+    """Run tests/go/NAME.py as __main__ on the active twin: (stdout, exception or None)."""
+    out = io.StringIO()
+    exc = None
+    faulthandler.dump_traceback_later(HANG_TIMEOUT, exit=True)
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(GODIR / f"{name}.py"), run_name="__main__")
+    except Exception as e:     # Deadlock, FatalError, Panic: outcomes to compare
+        exc = e
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    return out.getvalue(), exc
+
+
+def wait_reasons(dump):
+    """The wait reasons of the goroutines in a Go-format dump, sorted ("chan receive", ...)."""
+    reasons = re.findall(r"^goroutine \d+ \[([^\]]*)\]:", dump, re.M)
+    return sorted(r.split(",")[0] for r in reasons)
+
+
+def distributions(text):
+    """Split a random program's stdout into (other lines, {name: {key: count}})."""
+    lines, dists = [], {}
+    for line in text.splitlines():
+        if line.startswith("~ "):
+            _, dname, key, count = line.split()
+            dists.setdefault(dname, {})[key] = int(count)
+        else:
+            lines.append(line)
+    return lines, dists
+
+
+def compare_distributions(go_d, ce_d):
+    assert go_d.keys() == ce_d.keys(), "different distributions printed"
+    for dname in go_d:
+        g, c = go_d[dname], ce_d[dname]
+        assert g.keys() == c.keys(), f"{dname}: support differs: Go {sorted(g)} vs chanemu {sorted(c)}"
+        n = sum(g.values())
+        assert n == sum(c.values()), f"{dname}: different numbers of trials"
+        for key in g:
+            p = (g[key] + c[key]) / (2 * n)
+            bound = 6 * math.sqrt(2 * p * (1 - p) / n)
+            diff = abs(g[key] - c[key]) / n
+            assert diff <= bound + 1e-12, (
+                f"{dname}[{key}]: Go {g[key]}/{n} vs chanemu {c[key]}/{n}: "
+                f"|difference| {diff:.4f} > bound {bound:.4f}")
+
+
+def test_every_program_has_a_twin():
+    assert len(PROGRAMS) >= 20
+    for name in PROGRAMS:
+        assert (GODIR / f"{name}.py").exists(), f"tests/go/{name}.go has no twin {name}.py"
+        mode_of(name)
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_go_differential(ce, go_binaries, name):
+    mode = mode_of(name)
+    rc, go_out, go_err = go_result(go_binaries, name)
+    ce_out, exc = run_twin(ce, name)
+    if mode in ("deterministic", "random"):
+        assert rc == 0, f"Go program failed (exit {rc}):\n{go_err}"
+        if exc is not None:
+            raise exc
+        if mode == "deterministic":
+            assert ce_out == go_out
+        else:
+            go_lines, go_d = distributions(go_out)
+            ce_lines, ce_d = distributions(ce_out)
+            assert ce_lines == go_lines
+            assert go_d, "a random program prints at least one distribution"
+            compare_distributions(go_d, ce_d)
+        return
+    assert ce_out == go_out
+    assert rc == 2, f"Go exit status {rc}, expected 2 ({mode}):\n{go_err}"
+    first, _, dump = go_err.partition("\n")
+    if mode in ("deadlock", "fatal"):
+        assert first.startswith("fatal error: "), go_err
+        msg = first[len("fatal error: "):]
+        assert isinstance(exc, ce.FatalError), f"expected FatalError({msg!r}), got {exc!r}"
+        assert str(exc) == msg
+        if mode == "deadlock":
+            assert msg == "all goroutines are asleep - deadlock!"
+            assert isinstance(exc, ce.Deadlock)
+            assert wait_reasons(exc.dump) == wait_reasons(dump), exc.dump
+    elif mode == "panic":
+        assert first.startswith("panic: "), go_err
+        msg = first[len("panic: "):].removesuffix(" [recovered]")
+        assert isinstance(exc, ce.Panic), f"expected Panic({msg!r}), got {exc!r}"
+        assert str(exc) == msg
+    else:
+        raise AssertionError(f"unknown mode {mode!r} in tests/go/{name}.go")
