@@ -49,30 +49,40 @@ def pingpong_unbuffered(n):
     return chanemu.run(main) / n
 
 
-def prodcons_buffered(n):
-    """W3: one producer sends n ints into capacity 100, one consumer receives n; ns per item."""
+def _prodcons(n, cap, producers):
+    """producers goroutines each send n/producers ints into one channel of capacity cap, one
+    consumer receives them all; ns per item (W3 and W6)."""
+    per = max(1, n // producers)
+    total = producers * per
+
     def main():
-        c, done = chanemu.Chan(100), chanemu.Chan(2)
+        c, done = chanemu.Chan(cap), chanemu.Chan(producers + 1)
 
         def producer():
             send = c.send
-            for i in range(n):
+            for i in range(per):
                 send(i)
             done.send(True)
 
         def consumer():
             recv = c.recv
-            for _ in range(n):
+            for _ in range(total):
                 recv()
             done.send(True)
 
         t0 = time.perf_counter_ns()
-        chanemu.go(producer)
+        for _ in range(producers):
+            chanemu.go(producer)
         chanemu.go(consumer)
-        done.recv()
-        done.recv()
+        for _ in range(producers + 1):
+            done.recv()
         return time.perf_counter_ns() - t0
-    return chanemu.run(main) / n
+    return chanemu.run(main) / total
+
+
+def prodcons_buffered(n):
+    """W3: one producer sends n ints into capacity 100, one consumer receives n; ns per item."""
+    return _prodcons(n, 100, 1)
 
 
 def select2(n):
@@ -109,32 +119,7 @@ def select2(n):
 
 def fanin(n):
     """W6: 8 producers each send n/8 into one channel of capacity 64, one consumer; ns per item."""
-    per = max(1, n // 8)
-    total = 8 * per
-
-    def main():
-        c, done = chanemu.Chan(64), chanemu.Chan(9)
-
-        def producer():
-            send = c.send
-            for i in range(per):
-                send(i)
-            done.send(True)
-
-        def consumer():
-            recv = c.recv
-            for _ in range(total):
-                recv()
-            done.send(True)
-
-        t0 = time.perf_counter_ns()
-        for _ in range(8):
-            chanemu.go(producer)
-        chanemu.go(consumer)
-        for _ in range(9):
-            done.recv()
-        return time.perf_counter_ns() - t0
-    return chanemu.run(main) / total
+    return _prodcons(n, 64, 8)
 
 
 def spawn_blocked(n, out=None):
