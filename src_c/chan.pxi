@@ -454,7 +454,7 @@ cdef int park_forever(int reason) except -1:
     throw("unreachable")
 
 
-cdef void abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) noexcept:
+cdef int abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) except -1:
     """An exception was thrown into gp, parked on q (a fatal error of the program, or
     teardown): make it run again, take its sudog off the queue if no one dequeued it, and
     release it."""
@@ -466,10 +466,8 @@ cdef void abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) noexcept:
     Py_CLEAR(mysg.elem)
     Py_CLEAR(mysg.c)
     mysg.next = mysg.prev = NULL
-    try:
-        rt.releaseSudog(mysg)
-    except BaseException:
-        pass   # a dirty sudog only fails releaseSudog's checks; nothing else to undo
+    rt.releaseSudog(mysg)
+    return 0
 
 
 cdef inline int send(Chan c, sudog* sg, object ep) except -1:

@@ -284,10 +284,6 @@ cdef class Runtime:
     def num_goroutine(self):
         return len(self.allgs)
 
-    def cheaprandn(self, uint32_t n):
-        """A value in [0, n) from the runtime's seeded generator (Go's cheaprandn)."""
-        return chanemu_cheaprandn(&self.randstate, n)
-
     # -- run queues (proc.go runqput, runqputslow, globrunqget, findRunnable's order) ---------
     cdef int runqput(self, Goroutine gp, bint next) except -1:
         """Put gp on the local run queue; with next, into runnext, kicking the old runnext to

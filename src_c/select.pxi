@@ -297,8 +297,8 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     return (casi, cas.c.zero, False)
 
 
-cdef void abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
-                         int norder) noexcept:
+cdef int abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
+                        int norder) except -1:
     """An exception was thrown into a goroutine parked in select: run it again, undo pass 2."""
     unpark(rt, gp)
     cdef sudog* won = gp.param
@@ -322,11 +322,9 @@ cdef void abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
         Py_CLEAR(sglist.elem)
         Py_CLEAR(sglist.c)
         sglist.next = sglist.prev = NULL
-        try:
-            rt.releaseSudog(sglist)
-        except BaseException:
-            pass   # a dirty sudog only fails releaseSudog's checks; nothing else to undo
+        rt.releaseSudog(sglist)
         sglist = sgnext
+    return 0
 
 
 cdef void heapsort_lockorder(tuple scases, int* pollorder, int* lockorder, int norder) noexcept:
