@@ -8,6 +8,7 @@ import os as _os
 import warnings as _warnings
 
 from ._errors import Panic, FatalError, Deadlock
+from ._empty import Empty
 
 __version__ = "0.1.0"
 

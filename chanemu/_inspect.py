@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 
 from ._views import chan_id
+from . import _chandir
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class HChanState:
     recvx: int                #: receive index: the slot the next receive takes
     recvq: tuple = field(default=())   #: SudogState of each blocked receiver, first to last
     sendq: tuple = field(default=())   #: SudogState of each blocked sender, first to last
+    dir: str = "chan"         #: the channel type's direction as inspected: chan, chan<- or <-chan
+
+    @property
+    def zerosize(self):
+        """Zero-size elements (``chan struct{}``): no buffer at all, only qcount and the indices."""
+        return self.elemsize == 0 and self.id != 0
 
     def to_dict(self):
         """JSON-ready: goroutines as goids, the channel as its id, values by repr."""
@@ -40,12 +47,15 @@ class HChanState:
                 "buf": [repr(v) for v in self.buf], "elemsize": self.elemsize,
                 "closed": self.closed, "sendx": self.sendx, "recvx": self.recvx,
                 "recvq": [s.to_dict() for s in self.recvq],
-                "sendq": [s.to_dict() for s in self.sendq]}
+                "sendq": [s.to_dict() for s in self.sendq], "dir": self.dir}
 
     def __str__(self):
-        lines = [f"hchan #{self.id}: qcount={self.qcount} dataqsiz={self.dataqsiz} "
-                 f"closed={self.closed} sendx={self.sendx} recvx={self.recvx}"]
-        if self.dataqsiz:
+        lines = [f"hchan #{self.id}{_dir_note(self)}: qcount={self.qcount} "
+                 f"dataqsiz={self.dataqsiz} closed={self.closed} sendx={self.sendx} "
+                 f"recvx={self.recvx}"]
+        if self.zerosize:
+            lines.append(f"  buf: (none: zero-size elements, {self.qcount} held)")
+        elif self.dataqsiz:
             cells = [_cell(v) for v in self.buf]
             width = max(len(c) for c in cells)
             cells = [c.center(width) for c in cells]
@@ -97,7 +107,11 @@ def _svg(h, max_waiters, max_slots):
                f'closed={h.closed} sendx={h.sendx} recvx={h.recvx}</text>')
     width = 480
     y += 24
-    if h.dataqsiz:
+    if h.zerosize:
+        out.append(f'<text x="{_PAD}" y="{y + 8}" fill="#555">buf: none (zero-size elements, '
+                   f'elemsize=0): {h.qcount} held, only the count and indices move</text>')
+        y += 26
+    elif h.dataqsiz:
         held = {(h.recvx + i) % h.dataqsiz for i in range(h.qcount)}
         shown = min(h.dataqsiz, max_slots)
         top = y + 16
@@ -147,6 +161,10 @@ def _svg(h, max_waiters, max_slots):
             f'font-family="monospace" font-size="12">' + "".join(out) + "</svg>")
 
 
+def _dir_note(h):
+    return "" if h.dir == "chan" else f" ({h.dir})"
+
+
 def _cell(v, limit=12):
     r = repr(v)
     return r if len(r) <= limit else r[:limit - 1] + "…"
@@ -156,10 +174,12 @@ def inspect(ch):
     """An immutable HChanState snapshot of ch's hchan (see ``ch.hchan`` for the live view)."""
     if not hasattr(ch, "_hchan_field"):
         raise TypeError(f"inspect: expected a Chan, got {type(ch).__name__}")
+    direction = _chandir.direction(ch)
+    ch = _chandir.underlying(ch)
     h = ch.hchan
 
     def sudogs(q):
         return tuple(SudogState(s.g.goid, s.elem, s.is_select, s.success, s.releasetime,
                                 s.g.wait_reason or "") for s in q)
     return HChanState(chan_id(ch), h.qcount, h.dataqsiz, h.buf, h.elemsize, h.closed,
-                      h.sendx, h.recvx, sudogs(h.recvq), sudogs(h.sendq))
+                      h.sendx, h.recvx, sudogs(h.recvq), sudogs(h.sendq), direction)

@@ -7,6 +7,8 @@ i-th such tuple, walking i links, or None) and ``_waitq_len(name)``.
 import itertools
 import weakref
 
+from . import _chandir
+
 HCHAN_FIELDS = ("qcount", "dataqsiz", "buf", "elemsize", "closed", "sendx", "recvx")
 
 _ids = weakref.WeakKeyDictionary()
@@ -15,6 +17,7 @@ _next_id = itertools.count(1)
 
 def chan_id(c):
     """A stable small id for a channel (for dumps and JSON); 0 is the nil channel."""
+    c = _chandir.underlying(c)      # a directional view is its channel's
     if c._hchan_field("isnil"):
         return 0
     try:

@@ -22,6 +22,8 @@ Everything reaches the active twin (``chanemu._impl``) when it is called.
 """
 import chanemu
 from ._errors import Panic
+from ._empty import Empty
+from . import _chandir
 from . import time as _time
 
 __all__ = ["Context", "Canceled", "DeadlineExceeded", "background", "todo", "with_cancel",
@@ -66,7 +68,7 @@ class Context:
         return None, False
 
     def done(self):
-        return chanemu._impl.nilchan
+        return _nil_done()
 
     def err(self):
         return None
@@ -79,6 +81,24 @@ class Context:
 
     def __str__(self):
         return _name(self)
+
+
+def _nil_done():
+    """The nil ``<-chan struct{}`` of the active twin: one view per twin, so ``done()`` of a
+    never-canceled context is always the same object."""
+    impl = chanemu._impl
+    v = _NIL_DONE.get(impl)
+    if v is None:
+        v = _NIL_DONE[impl] = impl.nilchan.recv_only()
+    return v
+
+
+_NIL_DONE = {}
+
+
+def _never_done(done):
+    """A done() that can never be closed: None or the nil channel (or a view of it)."""
+    return done is None or _chandir.underlying(done) is chanemu._impl.nilchan
 
 
 def _name(c):
@@ -125,13 +145,14 @@ _CANCEL_CTX_KEY = object()
 
 class _CancelCtx(Context):
     """cancelCtx: can be canceled; canceling it cancels its children."""
-    __slots__ = ("_parent", "_done", "_children", "_err", "_cause")
+    __slots__ = ("_parent", "_done", "_done_ro", "_children", "_err", "_cause")
 
     def __init__(self, parent):
         if parent is None:
             raise Panic("cannot create context from nil parent")
         self._parent = parent
         self._done = None         # created lazily, closed by the first cancel
+        self._done_ro = None      # the <-chan struct{} view of _done that done() returns
         self._children = {}       # set to None by the first cancel (a dict keeps their order)
         self._err = None
         self._cause = None
@@ -145,12 +166,13 @@ class _CancelCtx(Context):
         return _value(self._parent, key)
 
     def done(self):
-        d = self._done
-        if d is None:
-            d = self._done = chanemu._impl.Chan()
+        v = self._done_ro
+        if v is None:
+            d = self._done = chanemu._impl.Chan(0, Empty)
             if self._err is not None:
                 d.close()         # canceled before anyone asked: Go's closedchan
-        return d
+            v = self._done_ro = d.recv_only()
+        return v
 
     def err(self):
         return self._err
@@ -158,7 +180,7 @@ class _CancelCtx(Context):
     def _propagate(self, parent):
         """propagateCancel: arrange for this context to be canceled when parent is."""
         done = parent.done()
-        if done is None or done is chanemu._impl.nilchan:
+        if _never_done(done):
             return                # parent is never canceled
         if done.try_recv() is not None:
             # parent is already canceled
@@ -206,7 +228,7 @@ def _watch_parent(parent, child):
 def _parent_cancel_ctx(parent):
     """parentCancelCtx: the _CancelCtx underlying parent whose done() is parent's, or None."""
     done = parent.done()
-    if done is None or done is chanemu._impl.nilchan:
+    if _never_done(done):
         return None
     p = parent.value(_CANCEL_CTX_KEY)
     if not isinstance(p, _CancelCtx):

@@ -226,7 +226,7 @@ def _send_time(tm, now):
         nxt = when + period * (1 + (now - when) // period)
         tm._when = min(nxt, _MAX_WHEN)
         rt.addtimer(tm._t, tm._when)
-    tm.c.try_send(_time_at(rt, when))
+    tm._ch.try_send(_time_at(rt, when))
 
 
 def _go_func(tm, now):
@@ -245,7 +245,7 @@ class Timer:
     ``after_func``, whose ``c`` is the nil channel and which runs f in its own goroutine instead).
     ``c`` presents as unbuffered, as in Go 1.23+: ``len(t.c) == t.c.cap == 0``.
     """
-    __slots__ = ("c", "_rt", "_t", "_f", "_when", "_period", "__weakref__")
+    __slots__ = ("c", "_ch", "_rt", "_t", "_f", "_when", "_period", "__weakref__")
 
     def __init__(self, d, _f=None, _period=0):
         impl = chanemu._impl
@@ -257,13 +257,18 @@ class Timer:
             c = impl.Chan(1)
             t = rt.newtimer(_send_time, self)
             c.timer = t
-            self.c = c
+            self._set_chan(c)
         else:
             t = rt.newtimer(_go_func, self)
-            self.c = impl.nilchan
+            self._set_chan(impl.nilchan)
         self._t = t
         self._when = _when(rt, _dur_ns(d))
         rt.addtimer(t, self._when)
+
+    def _set_chan(self, c):
+        # The timer sends on _ch; its users get c, the receive-only view (Go's <-chan Time).
+        self._ch = c
+        self.c = c.recv_only()
 
     def _drain(self):
         # timerchandrain: discard a value sent but not received, so none is ever seen stale.
@@ -353,7 +358,7 @@ def new_ticker(d):
 def tick(d):
     """time.Tick: the channel of a new Ticker(d); the nil channel if d <= 0, as in Go."""
     if _dur_ns(d) <= 0:
-        return chanemu._impl.nilchan
+        return chanemu._impl.nilchan.recv_only()
     return Ticker(d).c
 
 

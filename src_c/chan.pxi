@@ -112,7 +112,10 @@ cdef extern from *:
 
 
 cdef inline object chanbuf_take(Chan c, Py_ssize_t i):
-    """Move the value out of slot i, clearing the slot to the zero value (typedmemclr)."""
+    """Move the value out of slot i, clearing the slot to the zero value (typedmemclr).
+    Zero-size elements have no buffer (buf is None): the value is the zero value."""
+    if c.buf is None:
+        return c.zero
     cdef PyObject* v = LIST_GET(<PyObject*>c.buf, i)
     Py_INCREF(c.zero)
     LIST_SET(<PyObject*>c.buf, i, <PyObject*>c.zero)
@@ -121,6 +124,8 @@ cdef inline object chanbuf_take(Chan c, Py_ssize_t i):
 
 cdef inline void chanbuf_put(Chan c, Py_ssize_t i, object v) noexcept:
     """Store v into slot i (typedmemmove), dropping the slot's previous value."""
+    if c.buf is None:       # zero-size elements: nothing to store
+        return
     cdef PyObject* old = LIST_GET(<PyObject*>c.buf, i)
     Py_INCREF(v)
     LIST_SET(<PyObject*>c.buf, i, <PyObject*>v)
@@ -214,6 +219,14 @@ cdef class Chan:
     def cap(self):
         return 0 if self.timer is not None else self.dataqsiz
 
+    def send_only(self):
+        """This channel as ``chan<- T``: a view sharing the hchan that can only send and close."""
+        return SendOnly(self)
+
+    def recv_only(self):
+        """This channel as ``<-chan T``: a view sharing the hchan that can only receive."""
+        return RecvOnly(self)
+
     def __iter__(self):
         """``for v := range c``: ends when the channel is closed and drained."""
         return ChanRange.__new__(ChanRange, self)
@@ -229,9 +242,9 @@ cdef class Chan:
         if name == "dataqsiz":
             return self.dataqsiz
         if name == "buf":
-            return tuple(self.buf)
+            return () if self.buf is None else tuple(self.buf)
         if name == "elemsize":
-            return 0 if self.isnil else elemsize
+            return 0 if self.isnil or self.buf is None else elemsize
         if name == "closed":
             return self.closed
         if name == "sendx":
@@ -342,16 +355,24 @@ cdef int makechan(Chan c, object elemtype, object size) except -1:
     global chan_serials
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
-    if size < 0 or size > maxAlloc_slots:
+    if size < 0 or size_out_of_range(elemtype, size):
         raise Panic(E_MAKECHAN_SIZE)
     c.dataqsiz = size
     c.elemtype = elemtype
     c.zero = zero_value(elemtype)
-    c.buf = [c.zero] * c.dataqsiz
+    c.buf = None if elemtype is Empty else [c.zero] * c.dataqsiz
     chan_serials += 1
     c.serial = chan_serials
     c.owner = chanemu_thread_ident()
     return 0
+
+
+cdef bint size_out_of_range(object elemtype, object size) except -1:
+    """makechan's bound: the buffer within maxAlloc; zero-size elements take no memory, so any
+    size an int holds."""
+    if elemtype is Empty:
+        return size > MAX_ZEROSIZE_CAP
+    return size > maxAlloc_slots
 
 
 cdef object zero_value(object elemtype):
@@ -374,6 +395,8 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
             return 0
         park_forever(waitReasonChanSendNilChan)
     chancheck(c)
+    if c.buf is None and ep is not EMPTY:
+        check_elem(c, ep)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and c.closed == 0 and full(c):
@@ -597,6 +620,13 @@ cdef inline object recv(Chan c, sudog* sg):
     cdef PyObject* old
     if c.dataqsiz == 0:
         v = steal(sg.elem)      # recvDirect
+    elif c.buf is None:
+        # Zero-size elements: nothing moves through the (absent) slot, only the indices.
+        v = steal(sg.elem)
+        c.recvx += 1
+        if c.recvx == c.dataqsiz:
+            c.recvx = 0
+        c.sendx = c.recvx
     else:
         # Queue is full. Take the item at the
         # head of the queue. Make the sender enqueue
@@ -705,7 +735,7 @@ def check_hchan(Chan c):
             assert c.recvq.first == NULL, "qcount > 0 but recvq is not empty"
         if c.qcount < c.dataqsiz:
             assert c.sendq.first == NULL, "qcount < dataqsiz but sendq is not empty"
-        for i in range(c.dataqsiz - c.qcount):
+        for i in range(0 if c.buf is None else c.dataqsiz - c.qcount):
             j = (c.sendx + i) % c.dataqsiz
             assert c.buf[j] is c.zero, f"slot {j} not cleared"
     else:

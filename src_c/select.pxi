@@ -30,7 +30,11 @@ cdef class SendCase(scase):
 
     def __init__(self, c, v):
         if not isinstance(c, Chan):
-            raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
+            c = chandir_for_send(c)
+            if not isinstance(c, Chan):
+                raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
+        if (<Chan>c).buf is None:
+            check_elem(c, v)
         self.c = c
         self.elem = v
         self.kind = caseSend
@@ -45,7 +49,9 @@ cdef class RecvCase(scase):
 
     def __init__(self, c):
         if not isinstance(c, Chan):
-            raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
+            c = chandir_for_recv(c)
+            if not isinstance(c, Chan):
+                raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
         self.c = c
         self.kind = caseRecv
 

@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 
+import chanemu
+
 from conftest import wait_parked
 
 UTC = dt.timezone.utc
@@ -22,7 +24,7 @@ def clock_ns(ce):
 
 def is_closed(ch):
     """A receive from ch would not block and reports a closed channel."""
-    return ch.try_recv() == (None, False)
+    return ch.try_recv() == (chanemu.Empty(), False)     # done is a chan struct{}
 
 
 def test_background_and_todo(ce):
@@ -31,7 +33,8 @@ def test_background_and_todo(ce):
     def main():
         for c, name in ((context.background(), "context.Background"),
                         (context.todo(), "context.TODO")):
-            assert c.done() is ce.nilchan          # Go's Done() returns nil
+            assert c.done() == ce.nilchan          # Go's Done() returns a nil <-chan
+            assert c.done() is c.done() and repr(c.done()) == "<<-chan nil>"
             assert c.err() is None
             assert c.deadline() == (None, False)
             assert c.value("k") is None
@@ -51,7 +54,7 @@ def test_with_cancel(ce):
         assert ctx.done() is done
         assert ctx.err() is None and done.try_recv() is None
         cancel()
-        assert done.recv_ok() == (None, False)      # closed: a receive gives the zero value
+        assert done.recv_ok() == (ce.Empty(), False)  # closed: a receive gives the zero value
         err = ctx.err()
         assert isinstance(err, context.Canceled) and str(err) == "context canceled"
         cancel()                                    # idempotent
@@ -129,7 +132,7 @@ def test_cancelling_a_parent_cancels_the_whole_tree(ce):
     assert statuses == ["dead"] * 6
     assert all(isinstance(e, ce.context.Canceled) and str(e) == "context canceled" for e in errs)
     assert len({id(e) for e in errs}) == 1      # children report their parent's error, as in Go
-    assert derr is None and ddone is ce.nilchan
+    assert derr is None and ddone == ce.nilchan
     assert v == "gopher" and dv == "gopher"
 
 

@@ -411,7 +411,7 @@ def test_after_func_runs_in_its_own_goroutine(ce):
         def f():
             ran.append((ce.runtime.current() is not me, clock_ns(ce)))
         t = ctime.after_func(2, f)
-        assert t.c is ce.nilchan
+        assert t.c == ce.nilchan
         stopped = ctime.after_func(1, lambda: ran.append("never"))
         assert stopped.stop() is True
         ctime.sleep(3)
@@ -560,7 +560,7 @@ def test_ticker_panics_on_non_positive_interval(ce):
         with pytest.raises(ce.Panic, match="^non-positive interval for Ticker.Reset$"):
             t.reset(-1)
         t.stop()
-        assert ctime.tick(0) is ce.nilchan          # Go's Tick returns nil for d <= 0
+        assert ctime.tick(0) == ce.nilchan          # Go's Tick returns nil for d <= 0
         return True
 
     assert ce.run(main, clock="virtual")

@@ -17,6 +17,8 @@ every function below runs atomically with respect to the other goroutines of its
 from .. import _errors
 from .._errors import Panic
 from .. import _views
+from .. import _chandir
+from .._empty import Empty, MAX_ZEROSIZE_CAP, check_elem
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
                    _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
@@ -179,6 +181,14 @@ class Chan:
     def cap(self):
         return 0 if self.timer is not None else self.dataqsiz
 
+    def send_only(self):
+        """This channel as ``chan<- T``: a view sharing the hchan that can only send and close."""
+        return _chandir.SendOnly(self)
+
+    def recv_only(self):
+        """This channel as ``<-chan T``: a view sharing the hchan that can only receive."""
+        return _chandir.RecvOnly(self)
+
     def __iter__(self):
         """``for v := range c``: ends when the channel is closed and drained."""
         while True:
@@ -198,7 +208,7 @@ class Chan:
         if name == "buf":
             return tuple(self.buf)
         if name == "elemsize":
-            return 0 if self.isnil else elemsize
+            return 0 if self.isnil or self.buf is ZEROBUF else elemsize
         return getattr(self, name)
 
     def _waitq(self, name):
@@ -249,13 +259,13 @@ def makechan(c, elemtype, size):
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
     size = operator.index(size)     # an int subclass (IntEnum) becomes a plain int
-    if size < 0 or size * elemsize > maxAlloc:
+    if size < 0 or size_out_of_range(elemtype, size):
         raise Panic(_errors.E_MAKECHAN_SIZE)
     c.qcount = 0
     c.dataqsiz = size
     c.elemtype = elemtype
     c.zero = zero_value(elemtype)
-    c.buf = [c.zero] * size
+    c.buf = ZEROBUF if elemtype is Empty else [c.zero] * size
     c.closed = 0
     c.sendx = 0
     c.recvx = 0
@@ -265,6 +275,33 @@ def makechan(c, elemtype, size):
     c.serial = next(_serials)
     c.timer = None          # the runtime timer feeding a time channel (chanemu.time)
     c.owner = threading.get_ident()   # the thread whose program the channel belongs to
+
+
+def size_out_of_range(elemtype, size):
+    """makechan's bound: the buffer's bytes within maxAlloc; zero-size elements take no memory,
+    so any size an int holds."""
+    if elemtype is Empty:
+        return size > MAX_ZEROSIZE_CAP
+    return size * elemsize > maxAlloc
+
+
+class ZeroBuf:
+    """The buffer of a channel of zero-size elements: no slots at all. A store keeps nothing and
+    a load yields the one Empty() value, so the ring's code runs unchanged (the indices still
+    move, as in Go)."""
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        return Empty()
+
+    def __setitem__(self, i, v):
+        pass
+
+    def __iter__(self):
+        return iter(())
+
+
+ZEROBUF = ZeroBuf()
 
 
 def zero_value(elemtype):
@@ -316,6 +353,8 @@ def chansend(c, ep, block):
             return False
         park_forever(waitReasonChanSendNilChan)
     chancheck(c)
+    if c.buf is ZEROBUF:
+        check_elem(c, ep)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and c.closed == 0 and full(c):
@@ -584,7 +623,7 @@ def check_hchan(c):
             assert c.recvq.first is None, "qcount > 0 but recvq is not empty"
         if c.qcount < c.dataqsiz:
             assert c.sendq.first is None, "qcount < dataqsiz but sendq is not empty"
-        for i in range(c.dataqsiz - c.qcount):
+        for i in range(0 if c.buf is ZEROBUF else c.dataqsiz - c.qcount):
             j = (c.sendx + i) % c.dataqsiz
             assert c.buf[j] is c.zero, f"slot {j} not cleared"
     else:

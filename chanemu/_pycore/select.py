@@ -10,7 +10,9 @@
 from .. import _errors
 from .._errors import Panic
 from . import chan as _chan
-from .chan import Chan
+from .chan import Chan, ZEROBUF
+from .. import _chandir
+from .._empty import check_elem
 from .proc import (getrt, gopark, throw, unpark, park_forever, check_current, waitReasonSelect,
                    waitReasonSelectNoCases)
 
@@ -21,7 +23,11 @@ class SendCase:
 
     def __init__(self, c, v):
         if not isinstance(c, Chan):
-            raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
+            c = _chandir.for_send(c)
+            if not isinstance(c, Chan):
+                raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
+        if c.buf is ZEROBUF:
+            check_elem(c, v)
         self.c = c
         self.elem = v
 
@@ -35,7 +41,9 @@ class RecvCase:
 
     def __init__(self, c):
         if not isinstance(c, Chan):
-            raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
+            c = _chandir.for_recv(c)
+            if not isinstance(c, Chan):
+                raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
         self.c = c
 
     def __repr__(self):
