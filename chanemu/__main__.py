@@ -38,7 +38,7 @@ def _duration(s):
         raise argparse.ArgumentTypeError(f"{e} (examples: 24h, 1h30m, 90s, 500ms)") from None
     if d <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, not {s}")
-    return d
+    return d.seconds()      # the CLI works in seconds
 
 
 def _parser():

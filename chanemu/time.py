@@ -13,10 +13,13 @@
 On both clocks a program blocked with a timer pending is not deadlocked; with no timer pending and
 nothing runnable it is (``chanemu.Deadlock``).
 
-Durations are float seconds (an ``int`` or a ``datetime.timedelta`` works too); the constants
-``NANOSECOND`` ... ``HOUR`` are Go's ``time.Nanosecond`` ... ``time.Hour`` in seconds.
-``parse_duration("1h30m")`` and ``format_duration(5400)`` are Go's ``ParseDuration`` and
-``Duration.String``.
+Durations are taken as float seconds (an ``int`` or a ``datetime.timedelta`` works too) or, exactly,
+as a ``Duration``: Go's ``time.Duration``, an ``int`` of nanoseconds whose ``str()`` is Go's
+``String()`` (``2 * Second + 500 * Millisecond`` prints ``2.5s``). ``Nanosecond`` ... ``Hour`` are
+Go's constants as Durations; ``NANOSECOND`` ... ``HOUR`` the same in float seconds.
+``parse_duration("1h30m")`` is Go's ``ParseDuration`` (a Duration, exact to the nanosecond);
+``since``, ``until``, ``t1 - t0`` and ``t.sub(u)`` return Durations, as in Go.
+``format_duration(5400)`` is ``Duration.String`` of seconds.
 
 Timer channels behave as Go 1.23+'s: ``len(t.c)`` and ``t.c.cap`` are 0 (the channel presents as
 unbuffered), and after ``stop()`` or ``reset()`` returns no stale value is ever received. The timers
@@ -28,10 +31,14 @@ import re as _re
 
 import chanemu
 from ._errors import Panic
+from ._duration import (Duration, Nanosecond, Microsecond, Millisecond, Second, Minute, Hour,
+                        MinDuration, MaxDuration, from_seconds, parse_duration, duration_string)
 
 __all__ = ["sleep", "after", "tick", "after_func", "Timer", "new_timer", "Ticker", "new_ticker",
            "now", "since", "until", "Time", "EPOCH", "parse_duration", "format_duration",
-           "NANOSECOND", "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR"]
+           "NANOSECOND", "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR",
+           "Duration", "Nanosecond", "Microsecond", "Millisecond", "Second", "Minute", "Hour",
+           "MinDuration", "MaxDuration", "from_seconds"]
 
 # Go's Duration constants, in seconds.
 NANOSECOND = 1e-9
@@ -63,6 +70,8 @@ class Time(_dt.datetime):
     __slots__ = ("_mono", "_clock")
 
     def __add__(self, other):
+        if isinstance(other, Duration):       # t.Add(d), to the nanosecond on the monotonic clock
+            return self._add_ns(int(other))
         r = super().__add__(other)
         if isinstance(other, _dt.timedelta) and isinstance(r, Time):
             m = getattr(self, "_mono", None)
@@ -76,22 +85,31 @@ class Time(_dt.datetime):
     def __sub__(self, other):
         if isinstance(other, _dt.timedelta):
             return self.__add__(-other)
+        if isinstance(other, Duration):
+            return self._add_ns(-int(other))
         if isinstance(other, Time):
-            a, b = getattr(self, "_mono", None), getattr(other, "_mono", None)
-            if a is not None and b is not None and self._clock == other._clock:
-                return _dt.timedelta(microseconds=(a - b) / 1000)
+            return self.sub(other)
         return super().__sub__(other)
 
+    def _add_ns(self, ns):
+        r = super().__add__(_dt.timedelta(microseconds=ns // 1000))
+        m = getattr(self, "_mono", None)
+        if m is not None and isinstance(r, Time):
+            r._mono = m + ns
+            r._clock = self._clock
+        return r
+
     def add(self, d):
-        """t.Add(d): this time plus d seconds (a ``Time``)."""
-        return self + _dt.timedelta(microseconds=_dur_ns(d) / 1000)
+        """t.Add(d): this time plus d (a Duration, or seconds) (a ``Time``)."""
+        return self._add_ns(_dur_ns(d))
 
     def sub(self, u):
-        """t.Sub(u): the duration t - u, in seconds (monotonic readings when both have one)."""
+        """t.Sub(u): the Duration t - u (from the monotonic readings when both have one),
+        saturating at the ends of Duration's range as Go's does."""
         a, b = getattr(self, "_mono", None), getattr(u, "_mono", None)
-        if a is not None and b is not None and self._clock == getattr(u, "_clock", None):
-            return (a - b) / _NS
-        return (self - u).total_seconds()
+        if a is None or b is None or self._clock != getattr(u, "_clock", None):
+            a, b = _td_ns(_dt.datetime.__sub__(self, u)), 0
+        return Duration(max(int(MinDuration), min(int(MaxDuration), a - b)))
 
 
 def _make_time(d, mono, clock):
@@ -130,7 +148,9 @@ def _td_ns(td):
 
 
 def _dur_ns(d):
-    """A duration (float or int seconds, or a timedelta) in integer nanoseconds."""
+    """A duration (a Duration, exactly; float or int seconds; a timedelta) in integer ns."""
+    if isinstance(d, Duration):
+        return int(d)
     if isinstance(d, _dt.timedelta):
         return _td_ns(d)
     if isinstance(d, int):
@@ -177,15 +197,20 @@ def now():
 
 
 def since(t):
-    """time.Since: seconds elapsed since t (from the monotonic clock when t came from ``now()``)."""
+    """time.Since: the Duration elapsed since t (from the monotonic clock when t came from
+    ``now()``)."""
     rt = _rt()
-    return (rt.nanotime() - _ns_of(rt, t)) / _NS
+    return _saturated(rt.nanotime() - _ns_of(rt, t))
 
 
 def until(t):
-    """time.Until: seconds until t (negative once t has passed)."""
+    """time.Until: the Duration until t (negative once t has passed)."""
     rt = _rt()
-    return (_ns_of(rt, t) - rt.nanotime()) / _NS
+    return _saturated(_ns_of(rt, t) - rt.nanotime())
+
+
+def _saturated(ns):
+    return Duration(max(int(MinDuration), min(int(MaxDuration), ns)))
 
 
 # -- sleep ----------------------------------------------------------------------------------
@@ -362,78 +387,7 @@ def tick(d):
     return Ticker(d).c
 
 
-# -- Duration parsing and formatting --------------------------------------------------------
-_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000,
-          "s": _NS, "m": 60 * _NS, "h": 3600 * _NS}
-_NUM = _re.compile(r"([0-9]*)(?:\.([0-9]*))?")
-_UNIT = _re.compile(r"[^0-9.]*")
-
-
-def parse_duration(s):
-    """time.ParseDuration: ``"300ms"``, ``"-1.5h"``, ``"2h45m"``, ``"24h"`` -> seconds (float).
-
-    Units are ns, us (or µs), ms, s, m and h. Errors are Go's, as ``ValueError``.
-    """
-    orig = s
-    if not isinstance(s, str):
-        raise TypeError(f"parse_duration: expected a str, got {type(s).__name__}")
-    neg = False
-    if s[:1] in ("-", "+"):
-        neg = s[0] == "-"
-        s = s[1:]
-    if s == "0":
-        return 0.0
-    if not s:
-        raise ValueError(f'time: invalid duration "{orig}"')
-    total = 0
-    while s:
-        m = _NUM.match(s)
-        whole, frac = m.group(1), m.group(2)
-        if not whole and not frac:
-            raise ValueError(f'time: invalid duration "{orig}"')
-        s = s[m.end():]
-        unit = _UNIT.match(s).group()
-        if not unit:
-            raise ValueError(f'time: missing unit in duration "{orig}"')
-        if unit not in _UNITS:
-            raise ValueError(f'time: unknown unit "{unit}" in duration "{orig}"')
-        s = s[len(unit):]
-        scale = _UNITS[unit]
-        total += int(whole or 0) * scale
-        if frac:
-            total += int(frac) * scale // 10 ** len(frac)
-        if total > 1 << 63:
-            raise ValueError(f'time: invalid duration "{orig}"')
-    if not neg and total > (1 << 63) - 1:
-        raise ValueError(f'time: invalid duration "{orig}"')
-    return (-total if neg else total) / _NS
-
-
+# -- Duration formatting ------------------------------------------------------------------
 def format_duration(d):
-    """Duration.String: seconds as Go prints a Duration (``"1h0m0s"``, ``"1.5s"``, ``"500ms"``)."""
-    ns = _dur_ns(d)
-    if ns == 0:
-        return "0s"
-    u = abs(ns)
-    if u < _NS:
-        if u < 1_000:
-            s = f"{u}ns"
-        elif u < 1_000_000:
-            s = _frac(u, 3) + "\u00b5s"
-        else:
-            s = _frac(u, 6) + "ms"
-    else:
-        h, rem = divmod(u, 3600 * _NS)
-        m, rem = divmod(rem, 60 * _NS)
-        s = _frac(rem, 9) + "s"
-        if h:
-            s = f"{h}h{m}m{s}"
-        elif m:
-            s = f"{m}m{s}"
-    return "-" + s if ns < 0 else s
-
-
-def _frac(v, prec):
-    whole, frac = divmod(v, 10 ** prec)
-    digits = f"{frac:0{prec}d}".rstrip("0")
-    return f"{whole}.{digits}" if digits else f"{whole}"
+    """Duration.String of d (a Duration exactly, or seconds): "1h0m0s", "1.5s", "500ms"."""
+    return duration_string(_dur_ns(d))

@@ -35,8 +35,8 @@ def test_virtual_clock_starts_at_synctest_epoch_and_jumps(ce):
         assert clock_ns(ce) == 0
         ctime.sleep(3600)
         assert ctime.now() == at(3600)
-        assert ctime.since(t0) == 3600.0
-        assert (ctime.now() - t0) == dt.timedelta(hours=1)
+        assert ctime.since(t0) == ctime.Hour and isinstance(ctime.since(t0), ctime.Duration)
+        assert (ctime.now() - t0) == ctime.Hour
         ctime.sleep(0.25)
         return clock_ns(ce), ctime.until(at(7200))
 
@@ -44,7 +44,7 @@ def test_virtual_clock_starts_at_synctest_epoch_and_jumps(ce):
     ns, left = ce.run(main, clock="virtual")
     assert wall.monotonic() - w < 5            # an hour of sleep, no wall time
     assert ns == 3600 * S + 250_000_000
-    assert left == 3600 - 0.25
+    assert left == ctime_duration(3600 * S - 250_000_000)
 
 
 def test_virtual_clock_exact_timestamps_of_events(ce):
@@ -208,7 +208,7 @@ def test_real_clock_sleep_takes_wall_time(ce):
         return ctime.since(t0), wall.monotonic() - w, t0
 
     el, w, t0 = ce.run(main)
-    assert el >= 0.05 and w >= 0.05
+    assert el.seconds() >= 0.05 and w >= 0.05
     assert abs((dt.datetime.now(UTC) - t0).total_seconds()) < 60     # wall clock, aware UTC
 
 
@@ -574,11 +574,12 @@ def test_time_values_carry_the_monotonic_reading(ce):
         t0 = ctime.now()
         t1 = t0 + dt.timedelta(seconds=90)
         assert isinstance(t1, ctime.Time) and t1 == at(90)
-        assert ctime.until(t1) == 90.0
-        assert t1.sub(t0) == 90.0 and t0.add(1.5) == at(1.5)
+        assert ctime.until(t1) == 90 * ctime.Second
+        assert t1.sub(t0) == 90 * ctime.Second and t0.add(1.5) == at(1.5)
+        assert t1 - t0 == 90 * ctime.Second and t0 + 90 * ctime.Second == t1
         ctime.sleep(100)
-        assert ctime.since(t1) == 10.0
-        assert ctime.since(at(50)) == 50.0           # a plain aware datetime works too
+        assert ctime.since(t1) == 10 * ctime.Second
+        assert ctime.since(at(50)) == 50 * ctime.Second   # a plain aware datetime works too
         with pytest.raises(TypeError):
             ctime.since(dt.datetime(2000, 1, 1))     # naive: no place on the clock
         return True
@@ -596,7 +597,12 @@ def test_now_on_the_real_clock_is_aware_utc(ce):
     t, el = ce.run(main)
     assert t.tzinfo is not None and t.utcoffset() == dt.timedelta(0)
     assert abs((dt.datetime.now(UTC) - t).total_seconds()) < 60
-    assert 0 <= el < 5
+    assert 0 <= el < 5 * ctime_duration(S)
+
+
+def ctime_duration(ns):
+    import chanemu.time as ctime
+    return ctime.Duration(ns)
 
 
 # -- Durations ------------------------------------------------------------------------------
@@ -607,7 +613,8 @@ def test_now_on_the_real_clock_is_aware_utc(ce):
 ])
 def test_parse_duration(text, seconds):
     import chanemu.time as ctime
-    assert ctime.parse_duration(text) == pytest.approx(seconds, rel=1e-12)
+    d = ctime.parse_duration(text)
+    assert isinstance(d, ctime.Duration) and d == round(seconds * S)
 
 
 @pytest.mark.parametrize("text,message", [
