@@ -1,8 +1,8 @@
 """chanemu.sync: Go's sync package for goroutines of the emulated runtime.
 
-``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond`` and ``Once`` (with Go 1.21's ``once_func``,
-``once_value`` and ``once_values``). A goroutine that has to wait parks with Go's wait reason, so
-goroutine dumps show it as Go's do: ``goroutine 7 [sync.WaitGroup.Wait]:``,
+``WaitGroup``, ``Mutex``, ``RWMutex``, ``Cond``, ``Once`` (with Go 1.21's ``once_func``,
+``once_value`` and ``once_values``), ``Map`` and ``Pool``. A goroutine that has to wait parks
+with Go's wait reason, so goroutine dumps show it as Go's do: ``goroutine 7 [sync.WaitGroup.Wait]:``,
 ``[sync.Mutex.Lock]``, ``[sync.RWMutex.RLock]``, ``[sync.RWMutex.Lock]``, ``[sync.Cond.Wait]``.
 
 Misuse fails as in Go: a negative WaitGroup counter panics (``chanemu.Panic``), and unlocking an
@@ -16,12 +16,14 @@ wakes (Go's starvation mode), so the order of lock holders is the order of ``loc
 Everything here reaches the active twin (``chanemu._impl``) when it is called.
 """
 from collections import deque as _deque
+import gc as _gc
+import weakref as _weakref
 
 import chanemu
 from ._errors import Panic, FatalError
 
 __all__ = ["WaitGroup", "Mutex", "RWMutex", "Cond", "Once", "once_func", "once_value",
-           "once_values", "Locker"]
+           "once_values", "Locker", "Map", "Pool"]
 
 
 def _fatal(msg):
@@ -450,3 +452,153 @@ def once_func(f):
         g()
     h.__name__ = h.__qualname__ = f"once_func({getattr(f, '__qualname__', 'f')})"
     return h
+
+
+# -- Map and Pool ---------------------------------------------------------------------------
+def _go_equal(a, b):
+    """Go's == on two interface values: the same dynamic type and equal."""
+    return type(a) is type(b) and (a is b or a == b)
+
+
+class Map:
+    """sync.Map: a map safe for concurrent use. Keys must be hashable (Go: comparable).
+
+    Results come as Go's pairs: ``load(k) -> (value, ok)``, ``load_or_store(k, v) -> (actual,
+    loaded)``, ``load_and_delete(k) -> (value, loaded)``, ``swap(k, v) -> (previous, loaded)``;
+    a missing value is None. ``compare_and_swap`` and ``compare_and_delete`` compare as Go
+    compares interface values (same type, equal) and are False for a missing key. ``range(f)``
+    calls f(key, value) for each entry, in insertion order, until f returns False.
+    """
+    __slots__ = ("_m",)
+
+    def __init__(self):
+        self._m = {}
+
+    def load(self, key):
+        m = self._m
+        if key in m:
+            return m[key], True
+        return None, False
+
+    def store(self, key, value):
+        self._m[key] = value
+
+    def load_or_store(self, key, value):
+        m = self._m
+        if key in m:
+            return m[key], True
+        m[key] = value
+        return value, False
+
+    def load_and_delete(self, key):
+        m = self._m
+        if key in m:
+            return m.pop(key), True
+        return None, False
+
+    def delete(self, key):
+        self._m.pop(key, None)
+
+    def swap(self, key, value):
+        m = self._m
+        loaded = key in m
+        previous = m.get(key)
+        m[key] = value
+        return previous, loaded
+
+    def compare_and_swap(self, key, old, new):
+        m = self._m
+        if key not in m or not _go_equal(m[key], old):
+            return False
+        m[key] = new
+        return True
+
+    def compare_and_delete(self, key, old):
+        m = self._m
+        if key not in m or not _go_equal(m[key], old):
+            return False
+        del m[key]
+        return True
+
+    def range(self, f):
+        """Map.Range: f(key, value) for each entry until f returns False. f may store and delete
+        (it sees the map as it was when range began, then each entry's current value)."""
+        for key in list(self._m):
+            if key not in self._m:
+                continue          # deleted by f meanwhile
+            if f(key, self._m[key]) is False:
+                return
+
+    def clear(self):
+        """Map.Clear (Go 1.23): delete every entry."""
+        self._m.clear()
+
+    def __repr__(self):
+        return f"<chanemu.sync.Map len={len(self._m)}>"
+
+
+class Pool:
+    """sync.Pool: a cache of reusable objects. ``get()`` takes one, or returns ``new()`` when the
+    pool is empty (None if ``new`` is not set); ``put(x)`` adds one (None is ignored, as Go
+    ignores nil).
+
+    The order is Go's with one P: a private slot, then a shared stack. ``put`` fills the private
+    slot if it is empty, else pushes on the stack; ``get`` takes the private object, else the
+    latest pushed. As Go's, a pool gives no guarantee to keep what it holds: each garbage
+    collection moves the pool's objects to a victim cache, and the next one drops them.
+    """
+    __slots__ = ("new", "_private", "_shared", "_vprivate", "_vshared", "__weakref__")
+
+    def __init__(self, new=None):
+        if new is not None and not callable(new):
+            raise TypeError(f"Pool: new must be callable, not {type(new).__name__}")
+        self.new = new
+        self._private = None
+        self._shared = _deque()
+        self._vprivate = None        # the victim cache: what survived the last collection
+        self._vshared = _deque()
+        _pools.add(self)
+
+    def put(self, x):
+        if x is None:
+            return
+        if self._private is None:
+            self._private = x
+        else:
+            self._shared.append(x)       # pushHead
+
+    def get(self):
+        x, self._private = self._private, None
+        if x is None and self._shared:
+            x = self._shared.pop()       # popHead
+        if x is None:
+            x = self._get_victim()
+        if x is None and self.new is not None:
+            x = self.new()
+        return x
+
+    def _get_victim(self):
+        x, self._vprivate = self._vprivate, None
+        if x is None and self._vshared:
+            x = self._vshared.popleft()  # popTail, as getSlow takes from another cache
+        return x
+
+    def _age(self):
+        """poolCleanup: this collection's survivors become the victims; the old victims go."""
+        self._vprivate, self._vshared = self._private, self._shared
+        self._private, self._shared = None, _deque()
+
+    def __repr__(self):
+        held = (len(self._shared) + len(self._vshared) + (self._private is not None)
+                + (self._vprivate is not None))
+        return f"<chanemu.sync.Pool held={held}>"
+
+
+def _pool_cleanup(phase, info):
+    if phase == "start" and info.get("generation") == 2:
+        for p in list(_pools):
+            p._age()
+
+
+_pools = _weakref.WeakSet()
+_gc.callbacks.append(_pool_cleanup)

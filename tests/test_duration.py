@@ -19,6 +19,7 @@ from hypothesis import strategies as st                    # noqa: E402
 
 import chanemu.context                                       # noqa: E402
 from chanemu import time as ctime                          # noqa: E402
+from test_go_differential import _go_env                    # noqa: E402
 from chanemu.time import (Duration, Nanosecond, Microsecond, Millisecond, Second,  # noqa: E402
                           Minute, Hour, MinDuration, MaxDuration, parse_duration)
 
@@ -56,9 +57,7 @@ def go_duration(tmp_path_factory):
     src = tmp_path_factory.mktemp("durationoracle")
     shutil.copy(ORACLE, src / "main.go")
     (src / "go.mod").write_text("module durationoracle\n\ngo 1.21\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("GO") or k in ("GOROOT", "GOPATH", "GOCACHE", "GOMODCACHE")}
-    env["GOTOOLCHAIN"] = "local"
+    env = _go_env()
     r = subprocess.run([go, "build", "-o", "oracle", "."], cwd=src, env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"go build failed:\n{r.stderr}"
