@@ -80,6 +80,11 @@ class Duration(int):
     def seconds(self):
         return self._in(1_000_000_000)
 
+    def total_seconds(self):
+        """seconds(), under timedelta's name: code that took Time differences as timedeltas
+        keeps working."""
+        return self.seconds()
+
     def minutes(self):
         return self._in(60_000_000_000)
 

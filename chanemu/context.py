@@ -22,7 +22,6 @@ Everything reaches the active twin (``chanemu._impl``) when it is called.
 """
 import chanemu
 from ._errors import Panic
-from ._empty import Empty
 from . import _chandir
 from . import time as _time
 
@@ -168,7 +167,7 @@ class _CancelCtx(Context):
     def done(self):
         v = self._done_ro
         if v is None:
-            d = self._done = chanemu._impl.Chan(0, Empty)
+            d = self._done = chanemu._impl.Chan()     # a receive gives None (the API contract)
             if self._err is not None:
                 d.close()         # canceled before anyone asked: Go's closedchan
             v = self._done_ro = d.recv_only()
