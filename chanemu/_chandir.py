@@ -51,9 +51,6 @@ class _View:
     def __eq__(self, other):
         return self._c is underlying(other)
 
-    def __ne__(self, other):
-        return self._c is not underlying(other)
-
     def __hash__(self):
         return hash(self._c)
 

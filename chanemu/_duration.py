@@ -106,15 +106,10 @@ class Duration(int):
         if m <= 0:
             return self
         r = abs(_rem(d, m))
-        if 2 * r < m:
-            away = False
-        else:
-            away = True
+        away = 2 * r >= m           # at least half way to the next multiple
         if d < 0:
-            v = d + r if not away else d - m + r
-            return Duration(max(v, _MIN))
-        v = d - r if not away else d + m - r
-        return Duration(min(v, _MAX))
+            return Duration(max(d - m + r if away else d + r, _MIN))
+        return Duration(min(d + m - r if away else d - r, _MAX))
 
     def abs(self):
         """|d|, with the smallest Duration saturating to the largest (Go's Abs)."""
@@ -176,7 +171,8 @@ class Duration(int):
     def __divmod__(self, other):
         return self // other, self % other
 
-    # Comparing nanoseconds with a float (usually seconds) is refused as arithmetic is.
+    # Ordering nanoseconds against a float (usually seconds) is refused as arithmetic is; ==
+    # stays int's, so a Duration can still be looked up and compared for equality anywhere.
     def _cmp(self, op, other, f):
         if isinstance(other, float):
             _operand(op, other)
@@ -193,13 +189,6 @@ class Duration(int):
 
     def __ge__(self, other):
         return self._cmp(">=", other, operator.ge)
-
-    def __eq__(self, other):
-        if isinstance(other, float):
-            return NotImplemented if other != other else int(self) == other
-        return int.__eq__(self, other)
-
-    __hash__ = int.__hash__
 
     def __reduce__(self):
         return (Duration, (int(self),))

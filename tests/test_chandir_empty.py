@@ -78,7 +78,7 @@ def test_blocking_through_views_wakes_the_other_side(ce):
 def test_view_identity_equality_and_inspect(ce):
     c, d = ce.Chan(2), ce.Chan(2)
     r, s = c.recv_only(), c.send_only()
-    assert r == c and c == r and s == r and r != d and r != c.recv_only().__class__
+    assert r == c and c == r and s == r and r != d and not (r != c) and r != "c"
     assert hash(r) == hash(c) == hash(s) and len({c, r, s}) == 1
     assert r.recv_only() is r and s.send_only() is s
     assert repr(r).startswith("<<-chan ") and repr(s).startswith("<chan<- ")
@@ -204,3 +204,21 @@ def test_zero_size_unbuffered_handoff_and_inspect(ce):
 
     v, elemsize, waiting = ce.run(main)
     assert v is ce.Empty() and elemsize == 0 and waiting == 1
+
+
+def test_leak_detection_sees_channels_through_views(ce):
+    import chanemu.pprof as pprof
+
+    def main():
+        held, lost = ce.Chan(), ce.Chan()
+        ce.go(held.send_only().send, 1)
+        g = ce.go(lost.recv_only().recv)
+        keep = held.recv_only()          # main can still receive: its sender is not leaked
+        del lost
+        wait_parked(ce, g, "chan receive")
+        prof = pprof.goroutine_leak_profile()
+        keep.recv()
+        return prof
+
+    prof = ce.run(main)
+    assert "goroutineleak profile: total 1" in prof and "Chan.recv" in prof
