@@ -22,6 +22,7 @@ import weakref
 import chanemu
 from . import _gsnap
 from ._views import chan_id
+from ._duration import Duration
 from .pprof import _format_record
 
 __all__ = ["verify_none", "find", "LeakError", "ignore_top_function", "ignore_any_function",
@@ -204,9 +205,9 @@ class GrowthReport:
 
 
 class Watch:
-    """Samples the grouped goroutine profile every ``interval`` seconds of the runtime's clock
-    (virtual or real) and reports sites whose parked-goroutine count grew at each of the last
-    ``window`` samples.
+    """Samples the grouped goroutine profile every ``interval`` (seconds, or a Duration) of the
+    runtime's clock (virtual or real) and reports sites whose parked-goroutine count grew at each
+    of the last ``window`` samples.
 
     A site is a wait reason and the innermost frame (function, file, line). Each report
     (``GrowthReport``, in ``reports``, and passed to ``on_report`` if given) names the site, its
@@ -225,7 +226,8 @@ class Watch:
             raise ValueError(f"interval must be positive, not {interval!r}")
         if window < 1:
             raise ValueError(f"window must be at least 1, not {window!r}")
-        self.interval = float(interval)
+        # A Duration counts nanoseconds: take it as the seconds it means, not as a float.
+        self.interval = interval.seconds() if isinstance(interval, Duration) else float(interval)
         self.window = int(window)
         self.on_report = on_report
         self.reports = []

@@ -194,3 +194,9 @@ def test_time_functions_take_durations_exactly(ce):
     assert type(el) is Duration and el == 1_500_000_001
     assert total == 1_500_000_001 + 3 + 7 and diff == total
     assert hour == Hour and type(hour) is Duration
+
+
+def test_leak_watch_takes_a_duration_as_what_it_means():
+    import chanemu.leak
+    assert chanemu.leak.Watch(1500 * Millisecond).interval == 1.5
+    assert chanemu.leak.Watch(2).interval == 2.0
