@@ -1,12 +1,12 @@
-"""Directional channel types, written once over both twins: Go's ``chan<- T`` and ``<-chan T``.
+"""Directional channel types: Go's ``chan<- T`` and ``<-chan T``.
 
 ``ch.send_only()`` and ``ch.recv_only()`` return a view sharing ch's hchan: no copy, no state of
 its own. Go rejects a wrong-direction operation at compile time; here it is a ``TypeError`` whose
 message carries Go's compile error, raised before anything touches the channel.
 
-Speed: a view binds the allowed operations of its channel once, as instance attributes, so
-``view.recv()`` calls the channel's own method with no extra Python frame. The channel types
-themselves are untouched, so views cost ordinary channels nothing.
+The classes here are the pure-Python twin's; the C twin has extension types of its own
+(src_c/chan.pxi), registered here so that select, inspect and the helpers below know both. The
+channel types themselves are untouched, so views cost ordinary channels nothing.
 """
 
 RECV_FROM_SEND_ONLY = "invalid operation: cannot receive from send-only channel"
@@ -15,7 +15,9 @@ CLOSE_RECV_ONLY = "invalid operation: cannot close receive-only channel"
 
 
 class _View:
-    """What both directions share: len, cap, the hchan, identity of the underlying channel."""
+    """What both directions share: len, cap, the hchan, identity of the underlying channel.
+    A view binds the allowed operations of its channel once, as instance attributes, so
+    ``view.recv()`` calls the channel's own method with no extra Python frame."""
     __slots__ = ("_c",)
     DIR = "chan"
 
@@ -55,8 +57,7 @@ class _View:
         return hash(self._c)
 
     def __repr__(self):
-        inner = repr(self._c)[1:-1]
-        return f"<{self.DIR} {inner.removeprefix('Chan ')}>"
+        return view_repr(self)
 
     def __reduce__(self):
         raise TypeError(f"cannot pickle a {self.DIR} view")
@@ -118,32 +119,54 @@ class RecvOnly(_View):
         raise TypeError(f"cannot convert {self!r} to a send-only channel")
 
 
+# Every twin's view types, by direction.
+_SEND_TYPES = {SendOnly}
+_RECV_TYPES = {RecvOnly}
+
+
+def register(send_type, recv_type):
+    """Make a twin's own view types known to the helpers below (the C twin's, at import)."""
+    _SEND_TYPES.add(send_type)
+    _RECV_TYPES.add(recv_type)
+
+
+def view_repr(v):
+    inner = repr(v._c)[1:-1]
+    return f"<{v.DIR} {inner.removeprefix('Chan ')}>"
+
+
 def underlying(c):
     """The channel a view denotes (c itself for anything else)."""
-    if type(c) is SendOnly or type(c) is RecvOnly:
+    t = type(c)
+    if t in _SEND_TYPES or t in _RECV_TYPES:
         return c._c
     return c
 
 
 def direction(c):
     """Go's spelling of c's channel type: "chan", "chan<-" or "<-chan"."""
-    return c.DIR if isinstance(c, _View) else "chan"
+    t = type(c)
+    if t in _SEND_TYPES:
+        return "chan<-"
+    return "<-chan" if t in _RECV_TYPES else "chan"
 
 
 def for_send(c):
     """The channel a ``send(c, v)`` select case uses: a send-only view's channel; a receive-only
     view is Go's compile error. Anything else comes back unchanged for the caller to check."""
-    if type(c) is SendOnly:
+    t = type(c)
+    if t in _SEND_TYPES:
         return c._c
-    if type(c) is RecvOnly:
+    if t in _RECV_TYPES:
         raise TypeError(f"{SEND_TO_RECV_ONLY} {c!r}")
     return c
 
 
 def for_recv(c):
     """The channel a ``recv(c)`` select case uses (see for_send)."""
-    if type(c) is RecvOnly:
+    t = type(c)
+    if t in _RECV_TYPES:
         return c._c
-    if type(c) is SendOnly:
+    if t in _SEND_TYPES:
         raise TypeError(f"{RECV_FROM_SEND_ONLY} {c!r}")
     return c

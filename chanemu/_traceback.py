@@ -93,7 +93,9 @@ def entry_frame(fn):
     self = getattr(fn, "__self__", None)
     if self is not None and type(self).__module__.startswith("chanemu._"):
         cls = type(self).__name__.lstrip("_")
-        if cls.endswith("Chan"):       # the nil channel is a Chan too (a subclass in Python)
+        # the nil channel is a Chan too (a subclass in Python), and a view's method is its
+        # channel's (the Python twin's views hand out the channel's bound methods)
+        if cls.endswith("Chan") or cls.endswith("OnlyView"):
             cls = "Chan"
         return (f"chanemu.{cls}.{fn.__name__}", "<chanemu>", 0, 0)
     mod = getattr(fn, "__module__", None) or type(fn).__module__

@@ -124,6 +124,7 @@ class _TodoCtx(_EmptyCtx):
         return "context.TODO"
 
 
+_ROOTS = frozenset((_BackgroundCtx, _TodoCtx))
 _background = _BackgroundCtx()
 _todo = _TodoCtx()
 
@@ -178,6 +179,8 @@ class _CancelCtx(Context):
 
     def _propagate(self, parent):
         """propagateCancel: arrange for this context to be canceled when parent is."""
+        if type(parent) in _ROOTS:
+            return                # the usual parent, known at once never to be canceled
         done = parent.done()
         if _never_done(done):
             return                # parent is never canceled

@@ -32,8 +32,10 @@ from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZ
                              E_SEND_CLOSED, E_CLOSE_CLOSED, E_CLOSE_NIL, E_DEADLOCK,
                              E_GOEXIT_DEADLOCK)
 from chanemu._views import HChanView, chan_id
-from chanemu._chandir import (SendOnly, RecvOnly, for_send as chandir_for_send,
-                              for_recv as chandir_for_recv)
+from chanemu._chandir import (for_send as chandir_for_send, for_recv as chandir_for_recv,
+                              underlying as chandir_underlying, view_repr as chandir_view_repr,
+                              register as chandir_register, RECV_FROM_SEND_ONLY,
+                              SEND_TO_RECV_ONLY, CLOSE_RECV_ONLY)
 from chanemu._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from chanemu._timers import Timer, TimerHeap
 

@@ -167,49 +167,28 @@ cdef class Chan:
     def send(self, v):
         """``c <- v``: blocks until a receiver takes v or there is room in the buffer.
         Panics "send on closed channel" if the channel is closed, or closes while we wait."""
-        chansend(self, v, True)
-        if chan_tracing:
-            trace_chan("send", self, True)
+        op_send(self, v)
 
     def recv(self):
         """``<-c``: the next value; on a closed, drained channel the zero value."""
-        cdef bint received
-        v = chanrecv(self, True, &received, NULL)
-        if chan_tracing:
-            trace_chan("recv", self, received)
-        return v
+        return op_recv(self)
 
     def recv_ok(self):
         """``v, ok := <-c``: ok is False only for the zero value of a closed, drained channel."""
-        cdef bint received
-        v = chanrecv(self, True, &received, NULL)
-        if chan_tracing:
-            trace_chan("recv", self, received)
-        return (v, received)
+        return op_recv_ok(self)
 
     def try_send(self, v):
         """``select { case c <- v: return True; default: return False }`` (selectnbsend)."""
-        cdef bint sent = chansend(self, v, False) == 1
-        if chan_tracing and sent:
-            trace_chan("send", self, True)
-        return sent
+        return op_try_send(self, v)
 
     def try_recv(self):
         """``select { case v, ok := <-c: ...; default: }``: (v, ok), or None if it would block."""
-        cdef bint received, selected
-        v = chanrecv(self, False, &received, &selected)
-        if not selected:
-            return None
-        if chan_tracing:
-            trace_chan("recv", self, received)
-        return (v, received)
+        return op_try_recv(self)
 
     def close(self):
         """close(c): wakes every blocked receiver (zero value, ok False) and every blocked sender
         (which panics "send on closed channel"); buffered values stay receivable."""
-        closechan(self)
-        if chan_tracing:
-            trace_chan("close", self, True)
+        op_close(self)
 
     def __len__(self):
         """len(c). A timer channel (hchan.timer set) presents as unbuffered: 0, as in Go 1.23+."""
@@ -221,11 +200,15 @@ cdef class Chan:
 
     def send_only(self):
         """This channel as ``chan<- T``: a view sharing the hchan that can only send and close."""
-        return SendOnly(self)
+        cdef SendOnlyView v = SendOnlyView.__new__(SendOnlyView)
+        v._c = self
+        return v
 
     def recv_only(self):
         """This channel as ``<-chan T``: a view sharing the hchan that can only receive."""
-        return RecvOnly(self)
+        cdef RecvOnlyView v = RecvOnlyView.__new__(RecvOnlyView)
+        v._c = self
+        return v
 
     def __iter__(self):
         """``for v := range c``: ends when the channel is closed and drained."""
@@ -287,6 +270,55 @@ cdef class Chan:
                 f"{' closed' if self.closed else ''}>")
 
 
+# The channel operations as the methods see them (Chan's and its views'): the runtime call, then
+# the trace event when tracing is on.
+cdef inline int op_send(Chan c, object v) except -1:
+    chansend(c, v, True)
+    if chan_tracing:
+        trace_chan("send", c, True)
+    return 0
+
+
+cdef inline object op_recv(Chan c):
+    cdef bint received
+    v = chanrecv(c, True, &received, NULL)
+    if chan_tracing:
+        trace_chan("recv", c, received)
+    return v
+
+
+cdef inline object op_recv_ok(Chan c):
+    cdef bint received
+    v = chanrecv(c, True, &received, NULL)
+    if chan_tracing:
+        trace_chan("recv", c, received)
+    return (v, received)
+
+
+cdef inline object op_try_send(Chan c, object v):
+    cdef bint sent = chansend(c, v, False) == 1
+    if chan_tracing and sent:
+        trace_chan("send", c, True)
+    return sent
+
+
+cdef inline object op_try_recv(Chan c):
+    cdef bint received, selected
+    v = chanrecv(c, False, &received, &selected)
+    if not selected:
+        return None
+    if chan_tracing:
+        trace_chan("recv", c, received)
+    return (v, received)
+
+
+cdef inline int op_close(Chan c) except -1:
+    closechan(c)
+    if chan_tracing:
+        trace_chan("close", c, True)
+    return 0
+
+
 @cython.final
 cdef class ChanRange:
     """The iterator of ``for v in ch``: Go's ``for v := range c``."""
@@ -306,6 +338,129 @@ cdef class ChanRange:
         if not received:
             raise StopIteration
         return v
+
+
+# -- directional views -------------------------------------------------------------------------
+# The C twin's chan<- T and <-chan T (chanemu/_chandir.py has the Python twin's, and the messages):
+# extension types, so making a view (every time.after, Timer, ctx.done()) costs an allocation,
+# and an operation one forwarding call.
+cdef class ChanView:
+    """What both directions share: len, cap, the hchan, and the identity of the channel."""
+    cdef readonly Chan _c
+
+    def __init__(self, *args):
+        raise TypeError("channel views are made by ch.send_only() and ch.recv_only()")
+
+    @property
+    def cap(self):
+        return self._c.cap
+
+    def __len__(self):
+        return len(self._c)
+
+    @property
+    def hchan(self):
+        return self._c.hchan
+
+    @property
+    def timer(self):
+        return self._c.timer
+
+    def _hchan_field(self, str name):
+        return self._c._hchan_field(name)
+
+    def _waitq(self, str name):
+        return self._c._waitq(name)
+
+    def _waitq_at(self, str name, Py_ssize_t i):
+        return self._c._waitq_at(name, i)
+
+    def _waitq_len(self, str name):
+        return self._c._waitq_len(name)
+
+    def __eq__(self, other):
+        return self._c is chandir_underlying(other)
+
+    def __ne__(self, other):
+        return self._c is not chandir_underlying(other)
+
+    def __hash__(self):
+        return hash(self._c)
+
+    def __repr__(self):
+        return chandir_view_repr(self)
+
+    def __reduce__(self):
+        raise TypeError(f"cannot pickle a {self.DIR} view")
+
+
+@cython.final
+cdef class SendOnlyView(ChanView):
+    """``chan<- T``: send, try_send, close, len, cap. Receiving raises TypeError."""
+    DIR = "chan<-"
+
+    def send(self, v):
+        op_send(self._c, v)
+
+    def try_send(self, v):
+        return op_try_send(self._c, v)
+
+    def close(self):
+        op_close(self._c)
+
+    def recv(self):
+        raise TypeError(f"{RECV_FROM_SEND_ONLY} {self!r}")
+
+    def recv_ok(self):
+        raise TypeError(f"{RECV_FROM_SEND_ONLY} {self!r}")
+
+    def try_recv(self):
+        raise TypeError(f"{RECV_FROM_SEND_ONLY} {self!r}")
+
+    def __iter__(self):
+        raise TypeError(f"cannot range over {self!r}: receive from send-only channel")
+
+    def send_only(self):
+        return self
+
+    def recv_only(self):
+        raise TypeError(f"cannot convert {self!r} to a receive-only channel")
+
+
+@cython.final
+cdef class RecvOnlyView(ChanView):
+    """``<-chan T``: recv, recv_ok, try_recv, for, len, cap. Sending or closing raises TypeError."""
+    DIR = "<-chan"
+
+    def recv(self):
+        return op_recv(self._c)
+
+    def recv_ok(self):
+        return op_recv_ok(self._c)
+
+    def try_recv(self):
+        return op_try_recv(self._c)
+
+    def __iter__(self):
+        return ChanRange.__new__(ChanRange, self._c)
+
+    def send(self, v):
+        raise TypeError(f"{SEND_TO_RECV_ONLY} {self!r}")
+
+    def try_send(self, v):
+        raise TypeError(f"{SEND_TO_RECV_ONLY} {self!r}")
+
+    def close(self):
+        raise TypeError(f"{CLOSE_RECV_ONLY} {self!r}")
+
+    def recv_only(self):
+        return self
+
+    def send_only(self):
+        raise TypeError(f"cannot convert {self!r} to a send-only channel")
+
+
+chandir_register(SendOnlyView, RecvOnlyView)
 
 
 cdef long long chan_serials = 0

@@ -90,7 +90,7 @@ def test_view_identity_equality_and_inspect(ce):
 
 
 def test_time_and_context_channels_are_receive_only(ce):
-    from chanemu._chandir import RecvOnly
+    from chanemu._chandir import direction
 
     def main():
         t = chanemu.time.Timer(1)
@@ -98,7 +98,8 @@ def test_time_and_context_channels_are_receive_only(ce):
         ctx, cancel = chanemu.context.with_cancel(chanemu.context.background())
         chans = [chanemu.time.after(1), chanemu.time.tick(1), t.c, tk.c, ctx.done(),
                  chanemu.context.background().done(), chanemu.time.tick(0)]
-        assert all(type(ch) is RecvOnly for ch in chans)
+        assert all(direction(ch) == "<-chan" for ch in chans)
+        assert all(type(ch) is type(ce.Chan().recv_only()) for ch in chans)
         for ch in chans:
             with pytest.raises(TypeError, match="cannot send to receive-only channel"):
                 ch.send(None)
@@ -222,3 +223,28 @@ def test_leak_detection_sees_channels_through_views(ce):
 
     prof = ce.run(main)
     assert "goroutineleak profile: total 1" in prof and "Chan.recv" in prof
+
+
+def test_view_operations_are_traced_as_the_channels(ce):
+    def main():
+        rt = ce._impl.current_runtime()
+        events = []
+        rt.tracer = lambda kind, g, arg: (kind == "chan" and
+                                          events.append((arg[0], arg[1] is c, arg[2])))
+        ce._impl.set_chan_tracing(True)
+        try:
+            s, r = c.send_only(), c.recv_only()
+            s.send(1)
+            s.try_send(2)
+            r.recv()
+            r.try_recv()
+            s.close()
+            r.recv_ok()
+        finally:
+            ce._impl.set_chan_tracing(False)
+            rt.tracer = None
+        return events
+
+    c = ce.Chan(1)
+    assert ce.run(main) == [("send", True, True), ("recv", True, True), ("close", True, True),
+                            ("recv", True, False)]
