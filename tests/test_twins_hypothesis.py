@@ -1,8 +1,9 @@
 """Differential testing between the twins, property-based: Hypothesis writes random programs and
 each runs on the C extension and on the pure-Python twin with the same seed.
 
-A program is a few channels of random capacities (the nil channel among them at times) and a
-main goroutine that starts a few others; each goroutine runs a straight-line script of sends,
+A program is a few channels of random capacities (the nil channel among them at times, some of
+zero-size elements: ``Chan(n, Empty)``, and in some programs reached only through their
+``send_only()``/``recv_only()`` views) and a main goroutine that starts a few others; each goroutine runs a straight-line script of sends,
 receives (``recv``, ``recv_ok``, non-blocking ``try_send``/``try_recv``), ``select`` with and
 without default (send and receive cases, repeated channels, the nil channel, a ``time.after``
 timeout), ``close``, ``range`` (bounded), ``gosched``, ``goexit`` and sleeps on the virtual clock.
@@ -96,7 +97,12 @@ def programs(draw):
     main_ops.append(draw(st.sampled_from(
         [("sleep", 50), ("gosched",), ("goexit",)] if HAVE_TIME else [("gosched",), ("goexit",)])))
     gors = [script(k + 1) for k in range(ngor)]
-    return {"caps": caps, "main": main_ops, "gors": gors}
+    # some channels are chan struct{} (zero-size elements, no buffer); in some programs every
+    # operation goes through the direction's view (send_only() or recv_only())
+    empty = draw(st.lists(st.sampled_from([False, False, True]), min_size=nchans,
+                          max_size=nchans))
+    return {"caps": caps, "main": main_ops, "gors": gors, "empty": empty,
+            "views": draw(st.booleans())}
 
 
 # -- the interpreter --------------------------------------------------------------------------
@@ -118,11 +124,24 @@ def execute(impl_name, program, run_seed):
     trace = []
     steps = [0]
 
+    empty = program.get("empty", [False] * len(program["caps"]))
+    views = program.get("views", False)
+
     def main():
-        chans = [Chan(cap) for cap in program["caps"]]
+        chans = [Chan(cap, chanemu.Empty) if e else Chan(cap)
+                 for cap, e in zip(program["caps"], empty)]
 
         def ch(i):
             return nilchan if i == NIL else chans[i]
+
+        def out(i):         # the channel to send on or close
+            return ch(i).send_only() if views else ch(i)
+
+        def inn(i):         # the channel to receive from
+            return ch(i).recv_only() if views else ch(i)
+
+        def value(i, v):    # what a send on channel i carries
+            return chanemu.Empty() if i != NIL and empty[i] else v
 
         def body(name, script):
             me = impl.getg().goid
@@ -135,29 +154,29 @@ def execute(impl_name, program, run_seed):
                 trace.append(("begin", name, me, i, op))
                 try:
                     if kind == "send":
-                        ch(op[1]).send(val)
+                        out(op[1]).send(value(op[1], val))
                         res = None
                     elif kind == "recv":
-                        res = ch(op[1]).recv()
+                        res = inn(op[1]).recv()
                     elif kind == "recv_ok":
-                        res = ch(op[1]).recv_ok()
+                        res = inn(op[1]).recv_ok()
                     elif kind == "try_send":
-                        res = ch(op[1]).try_send(val)
+                        res = out(op[1]).try_send(value(op[1], val))
                     elif kind == "try_recv":
-                        res = ch(op[1]).try_recv()
+                        res = inn(op[1]).try_recv()
                     elif kind == "close":
-                        ch(op[1]).close()
+                        out(op[1]).close()
                         res = None
                     elif kind == "range":
                         res = []
-                        for v in ch(op[1]):
+                        for v in inn(op[1]):
                             res.append(v)
                             if len(res) == RANGE_LIMIT:
                                 break
                         res = tuple(res)
                     elif kind in ("select", "select_timeout"):
-                        cases = [send(ch(c), f"{val}.{j}") if d == "send" else recv(ch(c))
-                                 for j, (d, c) in enumerate(op[1])]
+                        cases = [send(out(c), value(c, f"{val}.{j}")) if d == "send"
+                                 else recv(inn(c)) for j, (d, c) in enumerate(op[1])]
                         if kind == "select_timeout":
                             cases.append(recv(_ctime.after(op[2] / 1000)))
                             res = select(*cases)
