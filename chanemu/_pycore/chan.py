@@ -18,7 +18,7 @@ from .. import _errors
 from .._errors import Panic
 from .. import _views
 from .. import _chandir
-from .._empty import Empty, MAX_ZEROSIZE_CAP, check_elem
+from .._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
                    _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
@@ -353,7 +353,7 @@ def chansend(c, ep, block):
             return False
         park_forever(waitReasonChanSendNilChan)
     chancheck(c)
-    if c.buf is ZEROBUF:
+    if c.buf is ZEROBUF and ep is not EMPTY:
         check_elem(c, ep)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
