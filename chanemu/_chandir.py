@@ -63,7 +63,7 @@ class _View:
         raise TypeError(f"cannot pickle a {self.DIR} view")
 
 
-class SendOnly(_View):
+class SendOnlyView(_View):
     """``chan<- T``: send, try_send, close, len, cap. Receiving raises TypeError."""
     __slots__ = ("send", "try_send", "close")
     DIR = "chan<-"
@@ -89,7 +89,7 @@ class SendOnly(_View):
         raise TypeError(f"cannot convert {self!r} to a receive-only channel")
 
 
-class RecvOnly(_View):
+class RecvOnlyView(_View):
     """``<-chan T``: recv, recv_ok, try_recv, for, len, cap. Sending or closing raises TypeError."""
     __slots__ = ("recv", "recv_ok", "try_recv")
     DIR = "<-chan"
@@ -120,8 +120,8 @@ class RecvOnly(_View):
 
 
 # Every twin's view types, by direction.
-_SEND_TYPES = {SendOnly}
-_RECV_TYPES = {RecvOnly}
+_SEND_TYPES = {SendOnlyView}
+_RECV_TYPES = {RecvOnlyView}
 
 
 def register(send_type, recv_type):

@@ -183,11 +183,11 @@ class Chan:
 
     def send_only(self):
         """This channel as ``chan<- T``: a view sharing the hchan that can only send and close."""
-        return _chandir.SendOnly(self)
+        return _chandir.SendOnlyView(self)
 
     def recv_only(self):
         """This channel as ``<-chan T``: a view sharing the hchan that can only receive."""
-        return _chandir.RecvOnly(self)
+        return _chandir.RecvOnlyView(self)
 
     def __iter__(self):
         """``for v := range c``: ends when the channel is closed and drained."""
