@@ -32,6 +32,7 @@ from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZ
                              E_SEND_CLOSED, E_CLOSE_CLOSED, E_CLOSE_NIL, E_DEADLOCK,
                              E_GOEXIT_DEADLOCK)
 from chanemu._views import HChanView, chan_id
+from chanemu import _hooks
 from chanemu._timers import Timer, TimerHeap
 
 PyGreenlet_Import()

@@ -20,7 +20,7 @@ from collections import deque
 
 import greenlet
 
-from .. import _errors
+from .. import _errors, _hooks
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
@@ -703,7 +703,8 @@ def raise_fatal(rt, exc):
     if g1 is not None and g1.gr is target:
         # Goroutine 1 takes the error inside its blocking call; it becomes the running G.
         rt.curg = g1
-    target.throw(exc)
+    # With its traceback: the crashed goroutine's frames stay in what the target prints.
+    target.throw(type(exc), exc, exc.__traceback__)
 
 
 # -- goroutine lifecycle -----------------------------------------------------------------
@@ -910,6 +911,7 @@ def _main_body(g1):
 
 def teardown(rt):
     """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
+    _hooks.program_ended(rt)
     rt.dead = True
     me = greenlet.getcurrent()
     # g0 goes first: the workers it parents then end into its parent, the caller of run().
