@@ -184,7 +184,7 @@ def printindented(s):
 
 def go_float(x):
     """A float64 as Go's runtime prints a panic value: the shortest digits, in %e form when
-    the exponent is below -4 or at least 21 (strconv's 'g' with shortest precision)."""
+    the exponent is below -4 or at least 6 (strconv's 'g' with shortest precision)."""
     if x != x:
         return "NaN"
     if x in (float("inf"), float("-inf")):
@@ -197,7 +197,7 @@ def go_float(x):
     ds = "".join(map(str, t.digits))
     point = len(ds) + t.exponent                          # digits before the decimal point
     exp10 = point - 1
-    if exp10 < -4 or exp10 >= 21:
+    if exp10 < -4 or exp10 >= 6:
         body = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
         return f"{sign}{body}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
     if point <= 0:
