@@ -30,9 +30,7 @@ _cli = threading.local()
 class _Program:
     """One program's settings and the observers it runs with."""
 
-    def __init__(self, clock="real", seed=None, pprof=None, trace=None, err=None):
-        self.clock = clock
-        self.seed = seed
+    def __init__(self, pprof=None, trace=None, err=None):
         self.pprof = pprof
         self.trace = trace
         self.err = err
@@ -65,10 +63,12 @@ class _Program:
             self.tracer = trace.start(self.trace)
 
     def close_observers(self):
-        if self.tracer is not None:
-            self.tracer.stop()
-        if self.server is not None:
-            self.server.close()
+        try:
+            if self.tracer is not None:
+                self.tracer.stop()          # writes the trace file
+        finally:
+            if self.server is not None:
+                self.server.close()
 
     def _say(self, text):
         (self.err or sys.stderr).write(text + "\n")
@@ -95,7 +95,7 @@ def main(fn, *, clock=None, seed=None, pprof=None, trace=None):
 def execute(fn, *, clock="real", seed=None, pprof=None, trace=None, err=None):
     """Run the program and report its end on ``err`` (stderr) as Go does; returns the status."""
     import chanemu
-    prog = _Program(clock, seed, pprof, trace, err)
+    prog = _Program(pprof, trace, err)
     _hooks.add(prog.on_end)
     try:
         try:
@@ -262,7 +262,7 @@ def program_frames(tb):
         code = tb.tb_frame.f_code
         if not inside:
             inside = _traceback.runtime_file(code.co_filename)
-        elif not _traceback.hidden(code.co_filename):
+        elif not _traceback.hidden_code(code):
             mod = tb.tb_frame.f_globals.get("__name__", "?")
             name = code.co_qualname
             if not name.startswith(mod + "."):         # Cython's already carry the module

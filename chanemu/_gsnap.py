@@ -101,7 +101,7 @@ def _info(code, frame):
         path = os.path.abspath(fn)
         if path in OBSERVER_FILES:
             info = _OBSERVER
-        elif _traceback.hidden(fn):
+        elif _traceback.hidden_code(code):
             info = _HIDDEN
         else:
             mod = frame.f_globals.get("__name__", "?")

@@ -70,6 +70,30 @@ def hidden(filename):
     return runtime_file(filename)
 
 
+_WRAPPER_CODES = set()      # code of chanemu's wrappers around a user's function (see hide)
+
+
+def hide(fn):
+    """Decorator: fn is chanemu's wrapper around the user's function (the leak demo's pprof
+    server around its main): its frame is hidden from stacks as the runtime's are."""
+    _WRAPPER_CODES.add(fn.__code__)
+    return fn
+
+
+def hidden_code(code):
+    """Is a frame running this code hidden (a runtime file, or a wrapper marked by hide)?"""
+    if _show_runtime:
+        return False
+    return code in _WRAPPER_CODES or runtime_file(code.co_filename)
+
+
+def pytest_hide(excinfo=None):
+    """pytest's ``__tracebackhide__`` of the runtime's modules (both twins): a failing test's
+    traceback shows the test's frames, not the scheduler's, unless GOTRACEBACK=system (or
+    pytest's --fulltrace)."""
+    return not _show_runtime
+
+
 def runtime_file(filename):
     """Is this file chanemu's runtime (either twin, the lifecycle, greenlet)?"""
     if filename.endswith(_CYTHON_SUFFIXES):
@@ -88,7 +112,7 @@ def user_frames(frame):
     out = []
     while frame is not None:
         code = frame.f_code
-        if not hidden(code.co_filename):
+        if not hidden_code(code):
             out.append((func_name(frame), code.co_filename, frame.f_lineno or 0,
                         line_offset(code, frame.f_lasti)))
         frame = frame.f_back
@@ -237,7 +261,7 @@ def user_traceback(tb):
     kept = []
     t = tb
     while t is not None:
-        if not runtime_file(t.tb_frame.f_code.co_filename):
+        if not hidden_code(t.tb_frame.f_code):
             kept.append(t)
         t = t.tb_next
     if tb is None or len(kept) == _tb_len(tb):

@@ -33,6 +33,7 @@ from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZ
                              E_GOEXIT_DEADLOCK)
 from chanemu._views import HChanView, chan_id
 from chanemu import _hooks
+from chanemu._traceback import pytest_hide as __tracebackhide__   # hides our frames in pytest
 from chanemu._timers import Timer, TimerHeap
 
 PyGreenlet_Import()

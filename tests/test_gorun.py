@@ -418,3 +418,47 @@ def test_program_end_hook_sees_discarded_goroutines(ce):
         _hooks.remove(hook)
     ce.run(main)                        # removed: not called again
     assert seen == [[(2, "waiting", "chan receive"), (3, "waiting", "chan send")]]
+
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.mark.parametrize("setting", ["single", "system"])
+def test_pytest_traceback_shows_the_test_not_the_scheduler(impl_name, pytester, monkeypatch,
+                                                            setting):
+    """A test whose program deadlocks: pytest's traceback holds the test's frames only (the
+    runtime's modules carry __tracebackhide__), unless GOTRACEBACK=system."""
+    monkeypatch.setenv("CHANEMU_IMPL", impl_name)
+    monkeypatch.setenv("GOTRACEBACK", setting)
+    pytester.makepyfile(test_deadlocks="""
+        import chanemu
+
+        def main():
+            chanemu.Chan().recv()
+
+        def test_it():
+            chanemu.run(main)
+    """)
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=120)
+    r.assert_outcomes(failed=1)
+    out = r.stdout.str()
+    assert "Deadlock: all goroutines are asleep - deadlock!" in out
+    runtime_shown = "_pycore" in out or ".pxi" in out
+    assert runtime_shown == (setting == "system")
+
+
+def test_wrappers_of_main_are_hidden(ce):
+    """The leak demo's --pprof wrapper around main (marked with _traceback.hide) is not in
+    goroutine 1's stack, in dumps and in the profile, as Go shows main.main at the bottom."""
+    from chanemu import leakdemo, pprof
+
+    def prog():
+        return ce.runtime.stack(all=False), pprof.goroutine_profile(debug=2)
+
+    said = []
+    stack, profile = ce.run(leakdemo._served("127.0.0.1:0", prog, said.append))
+    assert said and "serving" in said[0]
+    for text in (stack, profile.split("\n\n")[0]):
+        assert "served" not in text
+        assert text.splitlines()[-2].endswith("test_gorun.test_wrappers_of_main_are_hidden"
+                                              ".<locals>.prog(...)"), text

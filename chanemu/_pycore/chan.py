@@ -17,6 +17,7 @@ every function below runs atomically with respect to the other goroutines of its
 from .. import _errors
 from .._errors import Panic
 from .. import _views
+from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
                    _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,

@@ -24,6 +24,7 @@ from .. import _errors, _hooks
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
+from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
 _Grunnable = 1
