@@ -236,18 +236,20 @@ def panic_lines(exc):
 
 
 # -- traces --------------------------------------------------------------------------------
-_NOTE = re.compile(r"chanemu: raised in goroutine (\d+)(?:, created by (.+) at (.+):(\d+))?$")
+_NOTE = re.compile(r"chanemu: raised in goroutine (\d+)"
+                   r"(?:, created by (.+?)(?: in goroutine (\d+))? at (.+):(\d+))?$")
 
 
 def crash_site(exc):
-    """(goid, (file, line, function) or None) of the goroutine exc escaped from, read from
-    the note the runtime adds to it; goroutine 1 when there is none."""
+    """(goid, (file, line, function, parent goid or None) or None) of the goroutine exc
+    escaped from, read from the note the runtime adds to it; goroutine 1 when there is none."""
     for note in getattr(exc, "__notes__", ()) or ():
         m = _NOTE.match(note)
         if m:
             created = None
             if m.group(2) is not None:
-                created = (m.group(3), int(m.group(4)), m.group(2))
+                parent = int(m.group(3)) if m.group(3) else None
+                created = (m.group(4), int(m.group(5)), m.group(2), parent)
             return int(m.group(1)), created
     return 1, None
 
@@ -282,9 +284,8 @@ def crashed_goroutine(exc, status="running"):
         lines.append(f"{func}(...)")
         lines.append(f"\t{file}:{line} +0x{off:x}")
     if created is not None:
-        # (the runtime's note does not say which goroutine called go(): Go's "in goroutine N")
-        file, line, func = created
-        lines.append(f"created by {func}")
+        file, line, func, parent = created
+        lines.append(f"created by {func}" + (f" in goroutine {parent}" if parent else ""))
         lines.append(f"\t{file}:{line} +0x0")
     return goid, "\n".join(lines) + "\n"
 

@@ -153,8 +153,8 @@ def test_panic_in_a_goroutine(impl_name, tmp_path):
     assert lines[0] == "panic: KeyError: 'missing'"
     assert re.fullmatch(r"goroutine 2 \[running\]:", lines[2])
     assert lines[3] == "__main__.worker(...)"
-    assert lines[5:7] == ["created by __main__.main", f"\t{prog}:8 +0x0"]
-    assert "goroutine 1" not in err          # GOTRACEBACK=single: the crashed goroutine only
+    assert lines[5:7] == ["created by __main__.main in goroutine 1", f"\t{prog}:8 +0x0"]
+    assert "goroutine 1 [" not in err        # GOTRACEBACK=single: the crashed goroutine only
 
 
 def test_deadlock_exit_2_with_every_goroutine(impl_name, tmp_path):
