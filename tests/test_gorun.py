@@ -462,3 +462,24 @@ def test_wrappers_of_main_are_hidden(ce):
         assert "served" not in text
         assert text.splitlines()[-2].endswith("test_gorun.test_wrappers_of_main_are_hidden"
                                               ".<locals>.prog(...)"), text
+
+
+def test_other_fatal_errors(impl_name, tmp_path):
+    """sync's fatal error, as Go 1.26 prints `var m sync.Mutex; m.Unlock()` with another
+    goroutine parked: the message and the goroutine that hit it; GOTRACEBACK=none: the message."""
+    prog = write(tmp_path, """
+        from chanemu import Chan, go, runtime, sync
+
+        def main():
+            go(Chan().recv)
+            runtime.gosched()
+            sync.Mutex().unlock()
+    """)
+    rc, _, err = chanemu_run(impl_name, prog)
+    assert rc == 2
+    assert err.startswith("fatal error: sync: unlock of unlocked mutex\n\ngoroutine 1 [running]:\n")
+    assert f"__main__.main(...)\n\t{prog}:7 +0x" in err and "goroutine 2" not in err
+    for text in (prog, write(tmp_path, "from chanemu import Chan\ndef main(): Chan().recv()\n",
+                             "dl.py")):
+        rc, _, err = chanemu_run(impl_name, text, env={"GOTRACEBACK": "none"})
+        assert rc == 2 and err.count("\n") == 1 and err.startswith("fatal error: ")
