@@ -113,10 +113,12 @@ def _parser():
 
 
 def _seed(s):
-    try:
-        return int(s, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {s!r}") from None
+    for base in (10, 0):            # 0: also 0x2a, as Go's strconv.ParseInt(s, 0, 64)
+        try:
+            return int(s, base)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"not a whole number: {s!r}")
 
 
 def _add_run(sub):

@@ -483,3 +483,33 @@ def test_other_fatal_errors(impl_name, tmp_path):
                              "dl.py")):
         rc, _, err = chanemu_run(impl_name, text, env={"GOTRACEBACK": "none"})
         assert rc == 2 and err.count("\n") == 1 and err.startswith("fatal error: ")
+
+
+def test_interrupt_ends_as_a_signal(impl_name, tmp_path):
+    """Ctrl-C: a Go binary dies of SIGINT (status 130 in a shell), printing nothing."""
+    import signal
+    prog = write(tmp_path, """
+        from chanemu import time
+
+        def main():
+            print("ready", flush=True)
+            time.sleep(60)
+    """)
+    env = dict(os.environ, CHANEMU_IMPL=impl_name)
+    p = subprocess.Popen([sys.executable, "-m", "chanemu", "run", str(prog)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=TIMEOUT)
+    finally:
+        p.kill()
+    assert (p.returncode, err) == (130, "")
+
+
+def test_seed_option_spellings(impl_name, tmp_path):
+    prog = write(tmp_path, "def main():\n    print('ok')\n")
+    for seed in ("010", "0x2a", "-3"):
+        assert chanemu_run(impl_name, "--seed", seed, prog)[:2] == (0, "ok\n")
+    rc, _, err = chanemu_run(impl_name, "--seed", "x", prog)
+    assert rc == 2 and "not a whole number" in err          # argparse's usage error
