@@ -180,7 +180,9 @@ class Discarded:
     In Go a test's goroutines outlive the test function and goleak sees them; a ``chanemu.run``
     program discards its parked goroutines when main returns, so nothing is left to see
     afterwards. This observer sees them at the program's end instead. ``all_threads``: also
-    programs that end on other threads (default: the thread that started the collection).
+    programs that end on other threads (default: the thread that started the collection); the
+    goroutines those programs already had at ``start()`` are left out (goleak's
+    IgnoreCurrent: what was running before the test is not the test's).
     """
 
     def __init__(self, all_threads=False):
@@ -188,15 +190,19 @@ class Discarded:
         self.all_threads = all_threads
         self.thread = threading.get_ident()
         self.records = []         # (snapshot record, the program's clock at its end)
+        self._before = {}         # id -> handle of the goroutines alive at start (all_threads)
 
     def _on_end(self, rt, snap):
         import threading
         if not self.all_threads and threading.get_ident() != self.thread:
             return
-        self.records.extend((r, snap.now) for r in snap.records if _on_channel(r))
+        self.records.extend((r, snap.now) for r in snap.records
+                            if _on_channel(r) and self._before.get(id(r.g)) is not r.g)
 
     def start(self):
         from . import _hooks
+        if self.all_threads:
+            self._before = {id(g): g for g in _running_goroutines()}
         _hooks.add(self._on_end)
         return self
 
@@ -217,6 +223,22 @@ class Discarded:
         left = [(r, now) for r, now in self.records if not any(p(r) for p in preds)]
         if left:
             raise LeakError(_discarded_message(left), [r for r, _ in left])
+
+
+def _running_goroutines():
+    """Every goroutine of every live program, on any thread (the runtimes are found through
+    the garbage collector; their goroutine lists are read without stopping them)."""
+    import gc
+    import sys
+    kinds = tuple(m.Runtime for m in (sys.modules.get("chanemu._core"),
+                                      sys.modules.get("chanemu._pycore")) if m is not None)
+    out = []
+    for rt in [o for o in gc.get_objects() if isinstance(o, kinds)]:
+        try:
+            out += list(rt.goroutines())
+        except Exception:          # a runtime being torn down meanwhile: nothing to keep
+            pass
+    return out
 
 
 def _discarded_message(left):

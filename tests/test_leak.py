@@ -692,6 +692,33 @@ PLUGIN_RUN_TESTS = textwrap.dedent("""\
         t = threading.Thread(target=chanemu.run, args=(leaky_main,))
         t.start()
         t.join()
+
+    BACKGROUND = {}
+
+    @pytest.fixture
+    def background_program():
+        # a program started before the test, on another thread, ending during the test
+        started, end = threading.Event(), threading.Event()
+
+        def main():
+            chanemu.go(park, chanemu.Chan())
+            chanemu.runtime.gosched()
+            started.set()
+            end.wait()
+        t = threading.Thread(target=chanemu.run, args=(main,))
+        t.start()
+        started.wait()
+
+        def finish():
+            end.set()
+            t.join()
+        yield finish
+        finish()
+
+    @pytest.mark.goleak(discarded="all")
+    def test_what_ran_before_is_ignored(background_program):
+        background_program()            # it ends, discarding its parked goroutine, in the test
+        chanemu.run(clean_main)
     """)
 
 
@@ -700,7 +727,7 @@ def test_plugin_reports_goroutines_run_discarded(ce, pytester, monkeypatch):
     pytester.makepyfile(test_plugin_run=PLUGIN_RUN_TESTS)
     extra = [] if _entry_point_installed() else ["-p", "chanemu.pytest_plugin"]
     r = pytester.runpytest_subprocess(*extra, "-p", "no:cacheprovider", "-q", timeout=120)
-    r.assert_outcomes(passed=5, failed=2)
+    r.assert_outcomes(passed=6, failed=2)
     out = r.stdout.str()
     assert "FAILED test_plugin_run.py::test_run_leaks" in out
     assert "FAILED test_plugin_run.py::test_other_thread_all" in out
