@@ -12,7 +12,8 @@ of the test discarded at their end while parked on channels are reported too (in
 would outlive the test function, and goleak would see them). The marker takes ``ignore=`` (as
 ``verify_none``: function names, ``ignore_top_function``, ``ignore_any_function``,
 ``ignore_created_by``...; it applies to both kinds), ``retries=``, ``discarded=`` (``True``:
-programs the test ran on its own thread, ``"all"``: on any thread, ``False``: none) and
+programs the test ran on its own thread, ``"all"``: on any thread, leaving out the goroutines
+programs already had when the test began; ``False``: none) and
 ``check=False`` (exempts a test when the option is on). A failure shows goleak's message and
 the goroutines' stacks, nothing of this plugin. (A new-style hook wrapper: pluggy >= 1.2.)
 """
