@@ -310,8 +310,23 @@ def install_excepthook():
     """Print uncaught exceptions (scripts, the REPL) without chanemu's runtime frames: a
     deadlock in the REPL shows the user's line, not eight frames of the scheduler. Only
     replaces Python's own hook; a hook someone else installed is left alone."""
-    global _next_hook
+    global _next_hook, _next_thread_hook
     import sys
+    import threading
     if sys.excepthook is sys.__excepthook__:
         _next_hook = sys.excepthook
         sys.excepthook = _excepthook
+    if threading.excepthook is threading.__excepthook__:     # a thread's uncaught exception
+        _next_thread_hook = threading.excepthook
+        threading.excepthook = _thread_excepthook
+
+
+_next_thread_hook = None
+
+
+def _thread_excepthook(args):
+    if args.exc_value is not None:
+        _hide_runtime_frames(args.exc_value)
+        args = type(args)((args.exc_type, args.exc_value, args.exc_value.__traceback__,
+                           args.thread))
+    _next_thread_hook(args)

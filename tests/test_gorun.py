@@ -513,3 +513,25 @@ def test_seed_option_spellings(impl_name, tmp_path):
         assert chanemu_run(impl_name, "--seed", seed, prog)[:2] == (0, "ok\n")
     rc, _, err = chanemu_run(impl_name, "--seed", "x", prog)
     assert rc == 2 and "not a whole number" in err          # argparse's usage error
+
+
+def test_uncaught_deadlock_in_a_thread_prints_no_runtime_frames(impl_name, tmp_path):
+    prog = write(tmp_path, """
+        import threading
+        from chanemu import Chan
+
+        def blocks():
+            Chan().recv()
+
+        t = threading.Thread(target=blocks)
+        t.start()
+        t.join()
+    """)
+    env = dict(os.environ, CHANEMU_IMPL=impl_name)
+    env.pop("GOTRACEBACK", None)
+    r = subprocess.run([sys.executable, str(prog)], env=env, capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    lines = r.stderr.splitlines()
+    assert lines[-3:] == [f'  File "{prog}", line 6, in blocks', "    Chan().recv()",
+                          "chanemu.Deadlock: all goroutines are asleep - deadlock!"]
+    assert ".pxi" not in r.stderr and "_pycore" not in r.stderr
