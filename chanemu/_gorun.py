@@ -237,7 +237,7 @@ def panic_lines(exc):
 
 # -- traces --------------------------------------------------------------------------------
 _NOTE = re.compile(r"chanemu: raised in goroutine (\d+)"
-                   r"(?:, created by (.+?)(?: in goroutine (\d+))? at (.+):(\d+))?$")
+                   r"(?:, created by (.+?) at (.+):(\d+)(?: in goroutine (\d+))?)?$")
 
 
 def crash_site(exc):
@@ -248,8 +248,8 @@ def crash_site(exc):
         if m:
             created = None
             if m.group(2) is not None:
-                parent = int(m.group(3)) if m.group(3) else None
-                created = (m.group(4), int(m.group(5)), m.group(2), parent)
+                parent = int(m.group(5)) if m.group(5) else None
+                created = (m.group(3), int(m.group(4)), m.group(2), parent)
             return int(m.group(1)), created
     return 1, None
 

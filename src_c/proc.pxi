@@ -858,7 +858,7 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
     site = site_tuple(gp.gopc)
-    where = (f", created by {site[2]} in goroutine {gp.parentGoid} at {site[0]}:{site[1]}"
+    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
              if site is not None else "")
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
     if isinstance(exc, KeyboardInterrupt):

@@ -760,7 +760,7 @@ def crash(rt, gp, exc):
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
     site = gp.creation_site
-    where = (f", created by {site[2]} in goroutine {gp.parentGoid} at {site[0]}:{site[1]}"
+    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
              if site is not None else "")
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
     if isinstance(exc, KeyboardInterrupt):
