@@ -64,3 +64,6 @@ _set_impl(_load_default().IMPL)
 
 from . import runtime            # noqa: E402  (the upper layer reads _impl at call time)
 from ._inspect import inspect, HChanState   # noqa: E402
+from ._gorun import main          # noqa: E402  (chanemu.main(fn): run a program as `go run`)
+from . import _traceback as _tb    # noqa: E402
+_tb.install_excepthook()          # uncaught exceptions print without the runtime's frames

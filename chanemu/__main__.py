@@ -1,5 +1,7 @@
 """The ``chanemu`` command line (also ``python -m chanemu``).
 
+    python -m chanemu run [--clock real|virtual] [--seed N] [--pprof ADDR] [--trace FILE]
+                          FILE [ARGS...]
     python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
                                 [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
                                 [--pprof ADDR] [--plot FILE]
@@ -51,6 +53,7 @@ def _parser():
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
+    _add_run(sub)
     demo = sub.add_parser(
         "leak-demo", help="run the goroutine-leak article's program and watch it leak",
         description="Runs the article's program on the emulated runtime: a channel of capacity 5 "
@@ -109,9 +112,53 @@ def _parser():
     return p
 
 
+def _seed(s):
+    for base in (10, 0):            # 0: also 0x2a, as Go's strconv.ParseInt(s, 0, 64)
+        try:
+            return int(s, base)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"not a whole number: {s!r}")
+
+
+def _add_run(sub):
+    run = sub.add_parser(
+        "run", help="run a program's main() as `go run` runs package main",
+        description="Loads FILE as __main__ (sys.argv = [FILE, ARGS...]) and runs its main() as "
+                    "goroutine 1, ending as a Go binary ends: status 0 when main returns "
+                    "(goroutines still parked are discarded); 2 with `panic: VALUE` and the "
+                    "goroutine trace on stderr for an uncaught panic or exception; 2 with "
+                    "`fatal error: ...` and every goroutine's stack for a deadlock or another "
+                    "fatal error; sys.exit(n) in any goroutine exits with n. GOTRACEBACK=none, "
+                    "single (default), all or system decides how much trace is printed "
+                    "(system: chanemu's runtime frames too).",
+        epilog="FILE may call chanemu.main(main) itself under `if __name__ == \"__main__\":` "
+               "(it then runs with these options); otherwise its main() is run after the "
+               "module body.")
+    run.add_argument("--clock", choices=("real", "virtual"), default=None,
+                     help="real (default), or a fake clock that jumps to the next timer when "
+                          "every goroutine is blocked (Go's synctest)")
+    run.add_argument("--seed", type=_seed, metavar="N",
+                     help="seed select's random choices and the scheduler: the same N gives "
+                          "the same run")
+    run.add_argument("--pprof", metavar="ADDR",
+                     help="serve chanemu.pprof's debug endpoints on ADDR (e.g. "
+                          "127.0.0.1:6060) while the program runs")
+    run.add_argument("--trace", metavar="FILE",
+                     help="record the program to a Chrome/Perfetto trace file (chanemu.trace)")
+    run.add_argument("file", metavar="FILE", help="the program: a Python file with a main()")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the program's arguments (its sys.argv[1:])")
+
+
 def main(argv=None):
     """Console entry point (``chanemu``); returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "run":
+        from . import _gorun
+        opts = _gorun.CliOptions(clock=args.clock, seed=args.seed, pprof=args.pprof,
+                                 trace=args.trace)
+        return _gorun.run_file(args.file, args.args, opts)
     if args.command == "leak-demo":
         from . import leakdemo
         every = 0.0 if args.no_wait else args.every_ms / 1000

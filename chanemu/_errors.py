@@ -28,6 +28,11 @@ class GoExit(BaseException):
     """
 
 
+# Shown as chanemu.Panic, chanemu.Deadlock... in tracebacks: the names users import.
+for _cls in (Panic, FatalError, Deadlock):
+    _cls.__module__ = "chanemu"
+del _cls
+
 # Go's exact strings (runtime/chan.go, select.go, proc.go).
 E_MAKECHAN_SIZE = "makechan: size out of range"
 E_SEND_CLOSED = "send on closed channel"

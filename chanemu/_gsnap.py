@@ -87,6 +87,11 @@ _offsets = {}          # (code, lasti) -> bytecode offset of the line
 _CACHE_MAX = 20000
 
 
+def forget_code():
+    """Drop the per-code verdicts (after chanemu._traceback.show_runtime changed)."""
+    _code_info.clear()
+
+
 def _info(code, frame):
     info = _code_info.get(code)
     if info is None:
@@ -96,7 +101,7 @@ def _info(code, frame):
         path = os.path.abspath(fn)
         if path in OBSERVER_FILES:
             info = _OBSERVER
-        elif _traceback.hidden(fn):
+        elif _traceback.hidden_code(code):
             info = _HIDDEN
         else:
             mod = frame.f_globals.get("__name__", "?")
@@ -184,7 +189,7 @@ class Where:
 def goroutine_frames(g, frame):
     fr = frames_from(frame) if frame is not None else ()
     if not fr and g.start_function is not None and g.status != "dead":
-        func, file, line, off = _traceback.entry_frame(g.start_function)
+        func, file, line, off = _traceback.entry_frame(g.start_function, g.creation_site)
         fr = ((func, file, line, off, line),)
     return fr
 

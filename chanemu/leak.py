@@ -26,7 +26,7 @@ from ._duration import Duration
 from .pprof import _format_record
 
 __all__ = ["verify_none", "find", "LeakError", "ignore_top_function", "ignore_any_function",
-           "ignore_created_by", "ignore_current", "Watch", "GrowthReport"]
+           "ignore_created_by", "ignore_current", "Watch", "GrowthReport", "Discarded"]
 
 DEFAULT_RETRIES = 20     # goleak's _defaultRetries
 
@@ -166,6 +166,90 @@ def _can_yield(rt):
     import threading
     return (threading.get_ident() == rt.thread_ident and not rt.dead
             and chanemu._impl.current_runtime() is rt)
+
+
+# -- goroutines a program's end discarded --------------------------------------------------
+def _on_channel(r):
+    """Parked on a channel operation or a select (the wait reasons of chan.go and select.go)."""
+    return r.status == "waiting" and bool(r.reason) and r.reason.startswith(("chan ", "select"))
+
+
+class Discarded:
+    """Collects the goroutines that ``run()`` discarded while they were parked on channels, in
+    the programs that end between ``start()`` and ``stop()`` (a ``with`` block).
+
+    In Go a test's goroutines outlive the test function and goleak sees them; a ``chanemu.run``
+    program discards its parked goroutines when main returns, so nothing is left to see
+    afterwards. This observer sees them at the program's end instead. ``all_threads``: also
+    programs that end on other threads (default: the thread that started the collection); the
+    goroutines those programs already had at ``start()`` are left out (goleak's
+    IgnoreCurrent: what was running before the test is not the test's).
+    """
+
+    def __init__(self, all_threads=False):
+        import threading
+        self.all_threads = all_threads
+        self.thread = threading.get_ident()
+        self.records = []         # (snapshot record, the program's clock at its end)
+        self._before = {}         # id -> handle of the goroutines alive at start (all_threads)
+
+    def _on_end(self, rt, snap):
+        import threading
+        if not self.all_threads and threading.get_ident() != self.thread:
+            return
+        self.records.extend((r, snap.now) for r in snap.records
+                            if _on_channel(r) and self._before.get(id(r.g)) is not r.g)
+
+    def start(self):
+        from . import _hooks
+        if self.all_threads:
+            self._before = {id(g): g for g in _running_goroutines()}
+        _hooks.add(self._on_end)
+        return self
+
+    def stop(self):
+        from . import _hooks
+        _hooks.remove(self._on_end)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def verify(self, ignore=()):
+        """Fail (LeakError) if a collected goroutine is not ignored (``ignore`` as for
+        ``verify_none``)."""
+        preds = _predicates(ignore)
+        left = [(r, now) for r, now in self.records if not any(p(r) for p in preds)]
+        if left:
+            raise LeakError(_discarded_message(left), [r for r, _ in left])
+
+
+def _running_goroutines():
+    """Every goroutine of every live program, on any thread (the runtimes are found through
+    the garbage collector; their goroutine lists are read without stopping them)."""
+    import gc
+    import sys
+    kinds = tuple(m.Runtime for m in (sys.modules.get("chanemu._core"),
+                                      sys.modules.get("chanemu._pycore")) if m is not None)
+    out = []
+    for rt in [o for o in gc.get_objects() if isinstance(o, kinds)]:
+        try:
+            out += list(rt.goroutines())
+        except Exception:          # a runtime being torn down meanwhile: nothing to keep
+            pass
+    return out
+
+
+def _discarded_message(left):
+    parts = []
+    for r, now in left:
+        top = r.frames[0][0] if r.frames else "?"
+        parts.append(f"Goroutine {r.goid} in state {r.reason}, with {top} on top of the stack:\n"
+                     + _format_record(r, now))
+    return ("found goroutines that run() discarded at the end of their program, parked on "
+            "channels:\n" + "\n".join(parts))
 
 
 # -- Watch ---------------------------------------------------------------------------------

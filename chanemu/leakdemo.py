@@ -911,6 +911,7 @@ def plot_timelines(runs, path, *, clock="virtual", impl=None, every=TICK):
 def _served(addr, fn, write):
     """fn, run with chanemu.pprof's debug server on addr (--pprof), as the article's program
     serves net/http/pprof on :6060."""
+    @_traceback.hide            # goroutine 1's stack starts at the program's main, not here
     def served(*args):
         from . import pprof
         srv = pprof.serve(addr)

@@ -6,6 +6,7 @@ import sys
 
 import chanemu
 from . import _traceback
+from ._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 
 # Go-equivalent sizes on amd64 (shared/reference/go-runtime-notes.md 1.2; Go 1.25/1.26)
 STACK_MIN = 2048          # stackMin: a goroutine's smallest stack

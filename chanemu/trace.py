@@ -259,7 +259,7 @@ def _name(g):
     if fn is None:
         return "main" if g.goid == 1 else ""
     try:
-        return _traceback.entry_frame(fn)[0]
+        return _traceback.entry_name(fn)
     except Exception:       # pragma: no cover
         return ""
 

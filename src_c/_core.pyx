@@ -37,6 +37,8 @@ from chanemu._chandir import (for_send as chandir_for_send, for_recv as chandir_
                               register as chandir_register, RECV_FROM_SEND_ONLY,
                               SEND_TO_RECV_ONLY, CLOSE_RECV_ONLY)
 from chanemu._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
+from chanemu import _hooks
+from chanemu._traceback import pytest_hide as __tracebackhide__   # hides our frames in pytest
 from chanemu._timers import Timer, TimerHeap
 
 PyGreenlet_Import()

@@ -808,7 +808,10 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     if g1 is not None and g1.gr is target:
         rt.curg = g1
     exctype = type(exc)
-    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc, NULL)
+    tb = exc.__traceback__
+    # With its traceback: the crashed goroutine's frames stay in what the target prints.
+    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
+                     <PyObject*>tb if tb is not None else NULL)
     return 0
 
 
@@ -855,7 +858,8 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
     site = site_tuple(gp.gopc)
-    where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
+    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
+             if site is not None else "")
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
     if isinstance(exc, KeyboardInterrupt):
         attach_dump(rt, exc)
@@ -1029,6 +1033,7 @@ def _main_body(*_):
 cdef int teardown(Runtime rt) except -1:
     """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
     cdef Goroutine g
+    _hooks.program_ended(rt)
     rt.dead = True
     # g0 goes first: the workers it parents then end into its parent, the caller of run().
     grs = [] if rt.g0 is None else [rt.g0]

@@ -6,6 +6,7 @@ benchmark names on the twin under test (the ``ce`` fixture), W1-W6 on each insta
 go test output parser, and the table.
 """
 import importlib.util
+import re
 import shutil
 
 import pytest
@@ -89,8 +90,8 @@ def _stats(m):
     return {"median": m, "min": m * 0.9, "max": m * 1.1, "reps": 5, "n": 1000}
 
 
-def test_table_formats():
-    res = {"meta": {"python": "CPython 3.11", "greenlet": "3", "machine": "x86_64, 2 CPUs",
+def _result():
+    return {"meta": {"python": "CPython 3.11", "greenlet": "3", "machine": "x86_64, 2 CPUs",
                     "date": "2026-11-27 00:00", "loadavg": "0.10", "command": "",
                     "protocol": {"rep_seconds": 0.3, "reps": 5, "warmup": 1, "w5_n": 100_000,
                                  "w5_n_threads": 10_000}},
@@ -101,7 +102,11 @@ def test_table_formats():
                        "python": {"W1": _stats(400.0), "W2": _stats(4000.0)},
                        "gevent": {"W1": _stats(100.0), "W4": {"skipped": peers.NO_SELECT}},
                        "go1-ref": {"W1": {"median": 33, "min": None, "max": None, "reps": 0}}}}
-    table = report.format_table(res)
+
+
+def test_table_formats():
+    res = _result()
+    table = report.format_table(res, wide=True)
     assert "W1 buffered_nonblocking" in table and "36.0-44.0" in table
     assert "1.21x" in table                  # 40 / Go's 33
     assert "0.40x" in table                  # 40 / gevent's 100, the best peer
@@ -112,3 +117,41 @@ def test_table_formats():
     md = report.format_markdown(res)
     assert "| W1 buffered_nonblocking (ns/pair) | 40.0 | 400 | 100 | 33.0 | 1.21x | 0.40x |" in md
     assert "| W2 / floor | 1.60x | 16.00x |" in md
+
+
+def test_table_fits_100_columns():
+    """Without --wide the table leaves out min-max and moves the n/a reasons to numbered notes;
+    with it, every column is kept (the 124-column table of before)."""
+    res = _result()
+    res["results"]["c"]["W4"] = {"error": "a failure whose message is long " * 4}
+    narrow = report.format_table(res)
+    assert max(len(ln) for ln in narrow.splitlines()) <= 100
+    assert "36.0-44.0" not in narrow and "min-max" not in narrow.split("library")[1]
+    assert re.search(r"gevent\s+n/a \[(\d)\]$", narrow, re.M)
+    k = re.search(r"gevent\s+n/a \[(\d)\]", narrow).group(1)
+    assert f"[{k}] this library has no select" in narrow
+    wide = report.format_table(res, wide=True)
+    assert max(len(ln) for ln in wide.splitlines()) > 100 and "36.0-44.0" in wide
+
+
+def test_progress_counts_and_eta():
+    from chanemu._bench import _measure
+    p = _measure.Progress(total=10, done=0, t0=1000.0)
+    assert p.prefix(now=1000.0) == "[0/10, ETA ?]"
+    p.done = 4
+    assert p.prefix(now=1040.0) == "[4/10, ETA 1m00s]"      # 10 s a step, 6 to go
+    q = _measure.Progress.from_env({_measure.PROGRESS_ENV: p.env_value()})
+    assert (q.done, q.total, q.t0) == (4, 10, 1000.0)
+    assert _measure.Progress.from_env({}) is None
+
+
+def test_bench_cli_shows_progress(tmp_path):
+    """The smallest real run: one item on the C twin, no peers: stderr counts it."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "chanemu", "bench", "--quick", "--impl", "c",
+                        "--peers", "none", "--only", "W1"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"\[0/1, ETA \?\]\s+c W1 \.\.\.", r.stderr), r.stderr
+    assert max(len(ln) for ln in r.stdout.splitlines()) <= 100

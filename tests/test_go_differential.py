@@ -1,30 +1,31 @@
 """Differential testing against Go: every program in tests/go/ runs as real Go and as its chanemu
 twin (the .py file of the same name), on both implementations, and the two must agree.
 
-Each Go program says how to compare in a header line ``// mode: ...``:
+The twins run as Go programs run: ``python -m chanemu run tests/go/NAME.py`` in a subprocess on
+the twin under test (CHANEMU_IMPL), its exit status and first stderr line compared with the Go
+binary's. Each Go program says how to compare in a header line ``// mode: ...``:
 
-- ``deterministic``: identical stdout, and both exit normally.
-- ``deadlock``: identical stdout up to the end; Go exits 2 with ``fatal error: all goroutines are
-  asleep - deadlock!`` on stderr, the twin's ``run()`` raises ``chanemu.Deadlock`` with the same
-  message; the two goroutine dumps list the same wait reasons (``[chan receive]``, ``[select]``...).
+- ``deterministic``: identical stdout, and both exit 0 with nothing on stderr.
+- ``deadlock``: identical stdout; both exit 2 with the same first stderr line, ``fatal error: all
+  goroutines are asleep - deadlock!``, and the two goroutine dumps that follow list the same wait
+  reasons (``[chan receive]``, ``[select]``...).
 - ``fatal``: as deadlock, for another fatal error (``no goroutines (main called runtime.Goexit) -
-  deadlock!``): same message, the twin's ``FatalError``.
-- ``panic``: identical stdout up to the end; Go exits 2 with ``panic: MSG`` on stderr, the twin's
-  ``run()`` raises ``chanemu.Panic`` whose ``str()`` is MSG.
+  deadlock!``).
+- ``panic``: identical stdout; both exit 2 with the same first stderr line ``panic: MSG``, then a
+  blank line and a ``goroutine N [running]:`` trace.
 - ``random``: lines ``~ NAME KEY COUNT`` are the counts of outcomes of a random choice (select's)
   over repeated trials; every other line must be identical. For each NAME both sides ran the same
   number of trials N, saw the same set of KEYs (the support), and for each KEY the two observed
   frequencies differ by at most 6 standard deviations of the difference of two independent
   binomial frequencies with the pooled rate p: ``|f_go - f_ce| <= 6 * sqrt(2 p (1 - p) / N)``.
-  The twins run with a fixed seed (``run(main, seed=...)``); Go's run is random, so a false failure has probability below
+  The twins run with a fixed seed (``chanemu.main(main, seed=...)``); Go's run is random, so a false failure has probability below
   1e-8 per key. (The programs give every outcome a rate of at least 10% and N >= 2000, so the
   support of either side misses a key with probability below 1e-90.)
 
 Go runs with GOMAXPROCS=1 (one P: the scheduler chanemu emulates) and GOFLAGS unset. All programs
 are compiled by a single ``go build`` of a throwaway module (one package per program) into a
 session-wide directory, with Go's default build cache (about 20 s with a cold cache, 0.2 s warm),
-and each runs once per session; the twins run in-process through the ``ce`` fixture, with a
-faulthandler watchdog against hangs. Skipped, with the reason, when ``go`` is not on PATH.
+and each runs once per session; the twins run once per twin, with a timeout against hangs. Skipped, with the reason, when ``go`` is not on PATH.
 
 The Go programs print through ``say``, a raw write(2): fmt.Println's write is a system call that
 can lose the P to another thread under load, and the printer then comes back through the global
@@ -32,15 +33,12 @@ run queue, which reorders the transcript; a raw system call keeps the P. With it
 deterministic program printed the same transcript in 60 runs on a machine loaded by two busy
 processes. The programs that sleep space their deadlines 200 ms apart.
 """
-import contextlib
-import faulthandler
-import io
 import math
 import os
 import re
-import runpy
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,19 +107,14 @@ def go_result(go_binaries, name):
     return _go_results[name]
 
 
-def run_twin(ce, name):
-    """Run tests/go/NAME.py as __main__ on the active twin: (stdout, exception or None)."""
-    out = io.StringIO()
-    exc = None
-    faulthandler.dump_traceback_later(HANG_TIMEOUT, exit=True)
-    try:
-        with contextlib.redirect_stdout(out):
-            runpy.run_path(str(GODIR / f"{name}.py"), run_name="__main__")
-    except Exception as e:     # Deadlock, FatalError, Panic: outcomes to compare
-        exc = e
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-    return out.getvalue(), exc
+def run_twin(impl, name):
+    """``chanemu run tests/go/NAME.py`` on twin impl, as Go runs its binary (GOTRACEBACK and
+    GOMAXPROCS unset): (returncode, stdout, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env["CHANEMU_IMPL"] = impl
+    r = subprocess.run([sys.executable, "-m", "chanemu", "run", str(GODIR / f"{name}.py")],
+                       env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
+    return r.returncode, r.stdout, r.stderr
 
 
 def wait_reasons(dump):
@@ -166,14 +159,13 @@ def test_every_program_has_a_twin():
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_go_differential(ce, go_binaries, name):
+def test_go_differential(impl_name, go_binaries, name):
     mode = mode_of(name)
     rc, go_out, go_err = go_result(go_binaries, name)
-    ce_out, exc = run_twin(ce, name)
+    ce_rc, ce_out, ce_err = run_twin(impl_name, name)
     if mode in ("deterministic", "random"):
         assert rc == 0, f"Go program failed (exit {rc}):\n{go_err}"
-        if exc is not None:
-            raise exc
+        assert (ce_rc, ce_err) == (0, ""), f"twin failed (exit {ce_rc}):\n{ce_err}"
         if mode == "deterministic":
             assert ce_out == go_out
         else:
@@ -185,20 +177,17 @@ def test_go_differential(ce, go_binaries, name):
         return
     assert ce_out == go_out
     assert rc == 2, f"Go exit status {rc}, expected 2 ({mode}):\n{go_err}"
+    assert ce_rc == rc, f"twin's exit status {ce_rc}, Go's {rc}:\n{ce_err}"
     first, _, dump = go_err.partition("\n")
+    ce_first, _, ce_dump = ce_err.partition("\n")
+    assert ce_first == first, ce_err
     if mode in ("deadlock", "fatal"):
         assert first.startswith("fatal error: "), go_err
-        msg = first[len("fatal error: "):]
-        assert isinstance(exc, ce.FatalError), f"expected FatalError({msg!r}), got {exc!r}"
-        assert str(exc) == msg
         if mode == "deadlock":
-            assert msg == "all goroutines are asleep - deadlock!"
-            assert isinstance(exc, ce.Deadlock)
-            assert wait_reasons(exc.dump) == wait_reasons(dump), exc.dump
+            assert first == "fatal error: all goroutines are asleep - deadlock!"
+            assert wait_reasons(ce_dump) == wait_reasons(dump), ce_err
     elif mode == "panic":
         assert first.startswith("panic: "), go_err
-        msg = first[len("panic: "):].removesuffix(" [recovered]")
-        assert isinstance(exc, ce.Panic), f"expected Panic({msg!r}), got {exc!r}"
-        assert str(exc) == msg
+        assert re.match(r"\ngoroutine \d+ \[running\]:\n", ce_dump), ce_err
     else:
         raise AssertionError(f"unknown mode {mode!r} in tests/go/{name}.go")

@@ -7,6 +7,7 @@ functions they are parked in).
 """
 import gc
 import importlib.metadata
+import re
 import textwrap
 
 import pytest
@@ -640,3 +641,113 @@ def test_watch_keeps_no_channel_alive(ce):
     w = ce.run(main)
     gc.collect()
     assert w.reports[0].chan is None and w.reports[0].hchan is not None
+
+
+PLUGIN_RUN_TESTS = textwrap.dedent("""\
+    import threading
+    import pytest
+    import chanemu
+    import chanemu.leak
+
+    def park(c):
+        c.send(1)
+
+    def leaky_main():
+        chanemu.go(park, chanemu.Chan())
+        chanemu.runtime.gosched()
+
+    def clean_main():
+        c = chanemu.Chan()
+        chanemu.go(park, c)
+        c.recv()
+
+    @pytest.mark.goleak
+    def test_run_leaks():
+        chanemu.run(leaky_main)
+
+    @pytest.mark.goleak
+    def test_run_clean():
+        chanemu.run(clean_main)
+
+    @pytest.mark.goleak(ignore="test_plugin_run.park")
+    def test_run_ignored():
+        chanemu.run(leaky_main)
+
+    @pytest.mark.goleak(ignore=chanemu.leak.ignore_created_by("test_plugin_run.leaky_main"))
+    def test_run_ignored_creator():
+        chanemu.run(leaky_main)
+
+    @pytest.mark.goleak(discarded=False)
+    def test_run_not_checked():
+        chanemu.run(leaky_main)
+
+    @pytest.mark.goleak
+    def test_other_thread_not_mine():
+        t = threading.Thread(target=chanemu.run, args=(leaky_main,))
+        t.start()
+        t.join()
+
+    @pytest.mark.goleak(discarded="all")
+    def test_other_thread_all():
+        t = threading.Thread(target=chanemu.run, args=(leaky_main,))
+        t.start()
+        t.join()
+
+    BACKGROUND = {}
+
+    @pytest.fixture
+    def background_program():
+        # a program started before the test, on another thread, ending during the test
+        started, end = threading.Event(), threading.Event()
+
+        def main():
+            chanemu.go(park, chanemu.Chan())
+            chanemu.runtime.gosched()
+            started.set()
+            end.wait()
+        t = threading.Thread(target=chanemu.run, args=(main,))
+        t.start()
+        started.wait()
+
+        def finish():
+            end.set()
+            t.join()
+        yield finish
+        finish()
+
+    @pytest.mark.goleak(discarded="all")
+    def test_what_ran_before_is_ignored(background_program):
+        background_program()            # it ends, discarding its parked goroutine, in the test
+        chanemu.run(clean_main)
+    """)
+
+
+def test_plugin_reports_goroutines_run_discarded(ce, pytester, monkeypatch):
+    monkeypatch.setenv("CHANEMU_IMPL", ce.IMPL)
+    pytester.makepyfile(test_plugin_run=PLUGIN_RUN_TESTS)
+    extra = [] if _entry_point_installed() else ["-p", "chanemu.pytest_plugin"]
+    r = pytester.runpytest_subprocess(*extra, "-p", "no:cacheprovider", "-q", timeout=120)
+    r.assert_outcomes(passed=6, failed=2)
+    out = r.stdout.str()
+    assert "FAILED test_plugin_run.py::test_run_leaks" in out
+    assert "FAILED test_plugin_run.py::test_other_thread_all" in out
+    assert "found goroutines that run() discarded at the end of their program" in out
+    assert "Goroutine 2 in state chan send, with test_plugin_run.park on top of the stack" in out
+
+
+def test_plugin_failure_shows_no_plugin_code(ce, pytester, monkeypatch):
+    """A failing check prints goleak's message and the goroutine's stack, nothing else."""
+    r = _run_inner(pytester, monkeypatch, ce, "-k", "test_leaks")
+    r.assert_outcomes(failed=1)
+    out = r.stdout.str()
+    start = out.index("___ test_leaks ___")
+    end = out.index("short test summary")
+    body = out[start:end].splitlines()[1:]
+    body = [ln for ln in body if ln.strip() and not ln.startswith("=")]
+    assert body[0] == "found unexpected goroutines:"
+    assert body[1].startswith("Goroutine ") and "test_plugin_inner.park on top" in body[1]
+    assert re.fullmatch(r"goroutine \d+ \[chan send\]:", body[2])
+    assert body[3] == "test_plugin_inner.park(...)"
+    assert body[4].startswith(f"\t{pytester.path / 'test_plugin_inner.py'}:5 +0x")
+    assert "pytest_plugin" not in out and "verify_none" not in out and "def " not in out
+    assert len(body) <= 8, body

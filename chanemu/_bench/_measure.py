@@ -85,5 +85,64 @@ def rss():
     return 0
 
 
-def progress(msg):
-    print(f"  {msg}", file=sys.stderr, flush=True)
+# -- progress: done/total and an ETA on stderr --------------------------------------------
+# The parent plans the run in units (one per benchmark item, W5 repetition, Go step) and hands
+# each child the count so far through PROGRESS_ENV ("done total start-time"), so the children's
+# lines carry the same count and the same clock as the parent's.
+PROGRESS_ENV = "CHANEMU_BENCH_PROGRESS"
+
+
+class Progress:
+    def __init__(self, total, done=0, t0=None):
+        self.total = total
+        self.done = done
+        self.t0 = time.time() if t0 is None else t0
+
+    @classmethod
+    def from_env(cls, environ):
+        try:
+            done, total, t0 = environ[PROGRESS_ENV].split()
+            return cls(int(total), int(done), float(t0))
+        except (KeyError, ValueError):
+            return None
+
+    def env_value(self):
+        return f"{self.done} {self.total} {self.t0!r}"
+
+    def prefix(self, now=None):
+        """``[done/total, ETA 1m20s]``: the ETA from the pace of the units done so far."""
+        elapsed = (time.time() if now is None else now) - self.t0
+        eta = "ETA ?"
+        if 0 < self.done <= self.total:
+            eta = f"ETA {_duration(elapsed * (self.total - self.done) / self.done)}"
+        return f"[{min(self.done, self.total)}/{self.total}, {eta}]"
+
+
+def _duration(seconds):
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+_progress = None        # this process's Progress, if the run has a plan
+
+
+def plan(progress_):
+    """Count the steps of this process's run with ``progress_`` (None: no counts)."""
+    global _progress
+    _progress = progress_
+
+
+def progress(msg, units=1):
+    """Say on stderr that a step of ``units`` starts, with the run's count and ETA."""
+    global _progress
+    if _progress is None:
+        import os
+        _progress = Progress.from_env(os.environ) or False
+    head = f"{_progress.prefix()} " if _progress else ""
+    print(f"  {head}{msg}", file=sys.stderr, flush=True)
+    if _progress:
+        _progress.done += units

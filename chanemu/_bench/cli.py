@@ -65,6 +65,9 @@ def add_arguments(p):
                         "'workloads' is W1-W6, 'go' every Go benchmark name (default: all)")
     p.add_argument("--go-dir", metavar="DIR", default=None,
                    help="the bench/go directory with the Go twins (default: the source tree's)")
+    p.add_argument("--wide", action="store_true",
+                   help="keep every column of the table (min-max, the full reasons for n/a) "
+                        "even if it is wider than 100 columns")
     p.add_argument("--markdown", action="store_true",
                    help="print the medians as Markdown tables, one column per library (for a "
                         "README) instead of the terminal table")
@@ -115,12 +118,23 @@ def _child_env(lib):
     env = dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
     if lib in ("c", "python"):
         env["CHANEMU_IMPL"] = lib
+    prog = _measure._progress
+    if prog:
+        env[_measure.PROGRESS_ENV] = prog.env_value()
     return env
 
 
-def _child(lib, args, timeout=3600):
+def _child(lib, args, timeout=3600, units=0):
     """Run ``python -m chanemu._bench ARGS`` and return the JSON it prints last (its stderr,
-    progress lines and any traceback, passes through)."""
+    progress lines and any traceback, passes through). ``units``: the steps it counts."""
+    try:
+        return _run_child(lib, args, timeout)
+    finally:
+        if _measure._progress:
+            _measure._progress.done += units
+
+
+def _run_child(lib, args, timeout):
     p = subprocess.run([sys.executable, "-m", "chanemu._bench", *args], env=_child_env(lib),
                        stdout=subprocess.PIPE, text=True, timeout=timeout)
     try:
@@ -194,6 +208,8 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
     w_items = [i for i in items if i in ("W1", "W2", "W3", "W4", "W6", "floor")]
     g_items = [i for i in items if i in gobench.BY_NAME]
     want_w5 = "W5" in items
+    _measure.plan(_measure.Progress(_units(impls, peer_names, w_items, g_items, want_w5, reps,
+                                           go_directory)))
 
     for impl in impls:
         res["libraries"][impl] = {"label": report.LABELS[impl],
@@ -207,10 +223,11 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
         mine = w_items                       # each twin pairs its W2 with a floor of its own
         quick_arg = ["--quick"] if quick else []
         if mine:
-            _safe(r, lambda: _child(impl, ["suite", impl, ",".join(mine)] + quick_arg), mine)
+            _safe(r, lambda: _child(impl, ["suite", impl, ",".join(mine)] + quick_arg,
+                                    units=len(mine)), mine)
         if g_items:
-            _safe(r, lambda: _child(impl, ["suite", impl, ",".join(g_items)] + quick_arg),
-                  g_items)
+            _safe(r, lambda: _child(impl, ["suite", impl, ",".join(g_items)] + quick_arg,
+                                    units=len(g_items)), g_items)
         if want_w5:
             _safe(r, lambda: _w5(impl, w5n, reps,
                                  lambda: _child(impl, ["w5", impl, str(w5n)], timeout=900)),
@@ -227,7 +244,7 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
         mine = [i for i in w_items if i in peers.FUNCS[peer]]
         if mine:
             _safe(r, lambda: _child(peer, ["suite", peer, ",".join(mine)]
-                                    + (["--quick"] if quick else [])), mine)
+                                    + (["--quick"] if quick else []), units=len(mine)), mine)
         if "W4" in w_items:
             r["W4"] = {"skipped": peers.NO_SELECT}
         if want_w5:
@@ -241,6 +258,27 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
         _collect_go(res, go_items, g_items, want_w5, w5n, reps, quick, go_directory)
     res["meta"]["loadavg_end"] = _loadavg()
     return res
+
+
+def _units(impls, peer_names, w_items, g_items, want_w5, reps, go_directory):
+    """How many steps the run has: one per item measured in a child, per W5 process, per Go
+    step; what is skipped (a missing twin, peer or go) counts nothing."""
+    total = 0
+    for impl in impls:
+        try:
+            chanemu._import_core(impl)
+        except ImportError:
+            continue
+        total += len(w_items) + len(g_items) + (reps if want_w5 else 0)
+    for peer in [p for p in peer_names if p != "go"]:
+        if not peers.missing(peer):
+            total += len([i for i in w_items if i in peers.FUNCS[peer]])
+            total += reps if want_w5 else 0
+    go_items = [i for i in w_items if i != "floor"]
+    if "go" in peer_names and (go_items or g_items or want_w5):
+        if not golang.missing(golang.go_dir(go_directory)):
+            total += 1 + 2 * (bool(go_items) + (reps if want_w5 else 0)) + bool(g_items)
+    return total
 
 
 def _collect_go(res, w_items, g_items, want_w5, w5n, reps, quick, directory):
@@ -322,7 +360,9 @@ def run_cli(args):
 def _render(res, args):
     if args.json:
         return json.dumps(res, indent=2)
-    return report.format_markdown(res) if args.markdown else report.format_table(res)
+    if args.markdown:
+        return report.format_markdown(res)
+    return report.format_table(res, wide=getattr(args, "wide", False))
 
 
 # -- what the children run --------------------------------------------------------------------
@@ -334,7 +374,7 @@ def _suite(lib, items, quick):
     for item in items:
         if paired and item in ("W2", "floor"):
             if item == "W2":                 # W2 and its floor, repetitions interleaved
-                _measure.progress(f"{lib:>8} W2 and floor, interleaved ...")
+                _measure.progress(f"{lib:>8} W2 and floor, interleaved ...", units=2)
                 try:
                     out["W2"], out["floor"], out["W2_floor"] = _measure.measure_paired(
                         workloads.pingpong_unbuffered, workloads.greenlet_switch_pair, quick)

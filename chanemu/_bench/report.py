@@ -141,8 +141,44 @@ def _lib_order(res):
     return order + [k for k in keys if k not in order]
 
 
-def format_table(res):
-    """The terminal table: W1-W6 across libraries, then Go's benchmark names, then the targets."""
+WIDTH = 100     # the terminal table's width without --wide
+
+
+def format_table(res, wide=False):
+    """The terminal table: W1-W6 across libraries, then Go's benchmark names, then the targets.
+
+    Fits WIDTH columns unless ``wide``: the min-max column is left out, a reason for n/a
+    becomes a numbered note under its table, and long lines of text are wrapped."""
+    return _format_table(res, wide)
+
+
+def _narrow_rows(rows, notes):
+    """Rows without the min-max column; an n/a row's reason goes to notes as ``[k]``."""
+    out = []
+    for r in rows:
+        if r is None:
+            out.append(None)
+            continue
+        r = list(r)
+        if r[2] == "n/a" and r[3]:
+            notes.append(r[3])
+            r[2] = f"n/a [{len(notes)}]"
+        out.append(r[:3] + r[4:])
+    return out
+
+
+def _wrap(lines):
+    import textwrap
+    out = []
+    for ln in "\n".join(lines).split("\n"):
+        if len(ln) > WIDTH:
+            out += textwrap.wrap(ln, WIDTH, subsequent_indent="    ")
+        else:
+            out.append(ln)
+    return out
+
+
+def _format_table(res, wide):
     m = res["meta"]
     libs = _lib_order(res)
     head = ["", "library", "median", "min-max", "vs Go 1P", "vs best peer"]
@@ -179,14 +215,22 @@ def format_table(res):
     for name, _fn, _start, _max, what in gobench.BENCHMARKS:
         group(name, "ns/op", name)
     g_rows = out_rows
+    w_notes, g_notes = [], []
+    if not wide:
+        head = head[:3] + head[4:]
+        w_rows = _narrow_rows(w_rows, w_notes)
+        g_rows = _narrow_rows(g_rows, g_notes)
 
     body = [r for r in w_rows + g_rows if r is not None]
     widths = [max([len(head[k])] + [len(r[k]) for r in body]) for k in range(len(head))]
     widths[0] = max(widths[0], 22)
 
     def line(cells):
-        return "  ".join(c.ljust(w) if k in (0, 1) or (k == 3 and cells[2] == "n/a")
+        return "  ".join(c.ljust(w) if k in (0, 1) or (wide and k == 3 and cells[2] == "n/a")
                          else c.rjust(w) for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    def notes(found):
+        return [f"[{k}] {why}" for k, why in enumerate(found, 1)]
 
     def block(rows):
         return [line(r) if r is not None else "" for r in rows]
@@ -206,20 +250,22 @@ def format_table(res):
     if w_rows:
         out += ["", "Cross-library workloads (WORKLOADS.md)", "",
                 line(head), line(["-" * w for w in widths])] + block(w_rows)
+        out += [""] + notes(w_notes) if w_notes else []
     if g_rows:
         out += ["", "Go's channel benchmarks (runtime/chan_test.go), ns/op as Go defines the op; "
                 "chanemu runs the GOMAXPROCS=1 shapes", "",
                 line(head), line(["-" * w for w in widths])] + block(g_rows)
+        out += [""] + notes(g_notes) if g_notes else []
     t = format_targets(res)
     if t:
         out += ["", t]
-    notes = [f"{LABELS.get(k, k)}: {v['skipped']}" for k, v in res["libraries"].items()
-             if v.get("skipped")]
-    notes += [f"{LABELS.get(k, k)}: {v['error']}" for k, v in res["libraries"].items()
-              if v.get("error")]
-    if notes:
-        out += [""] + [f"note: {n}" for n in notes]
-    return "\n".join(out)
+    lib_notes = [f"{LABELS.get(k, k)}: {v['skipped']}" for k, v in res["libraries"].items()
+                 if v.get("skipped")]
+    lib_notes += [f"{LABELS.get(k, k)}: {v['error']}" for k, v in res["libraries"].items()
+                  if v.get("error")]
+    if lib_notes:
+        out += [""] + [f"note: {n}" for n in lib_notes]
+    return "\n".join(out if wide else _wrap(out))
 
 
 def targets(res):

@@ -19,6 +19,7 @@ from .._errors import Panic
 from .. import _views
 from .. import _chandir
 from .._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
+from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
                    _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,

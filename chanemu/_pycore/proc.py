@@ -20,10 +20,11 @@ from collections import deque
 
 import greenlet
 
-from .. import _errors
+from .. import _errors, _hooks
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
+from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
 _Grunnable = 1
@@ -703,7 +704,8 @@ def raise_fatal(rt, exc):
     if g1 is not None and g1.gr is target:
         # Goroutine 1 takes the error inside its blocking call; it becomes the running G.
         rt.curg = g1
-    target.throw(exc)
+    # With its traceback: the crashed goroutine's frames stay in what the target prints.
+    target.throw(type(exc), exc, exc.__traceback__)
 
 
 # -- goroutine lifecycle -----------------------------------------------------------------
@@ -758,7 +760,8 @@ def crash(rt, gp, exc):
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
     site = gp.creation_site
-    where = f", created by {site[2]} at {site[0]}:{site[1]}" if site is not None else ""
+    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
+             if site is not None else "")
     exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
     if isinstance(exc, KeyboardInterrupt):
         attach_dump(rt, exc)
@@ -910,6 +913,7 @@ def _main_body(g1):
 
 def teardown(rt):
     """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
+    _hooks.program_ended(rt)
     rt.dead = True
     me = greenlet.getcurrent()
     # g0 goes first: the workers it parents then end into its parent, the caller of run().

@@ -8,6 +8,7 @@
   otherwise              -> selectgo
 """
 from .. import _errors
+from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 from .._errors import Panic
 from . import chan as _chan
 from .chan import Chan, ZEROBUF

@@ -1,5 +1,6 @@
 """Twin of close_wakes.go: who close wakes, and in which order they run."""
-from chanemu import Chan, Panic, go, recv, run, runtime, select
+import chanemu
+from chanemu import Chan, Panic, go, recv, runtime, select
 
 
 def b(x):
@@ -90,4 +91,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

@@ -1,5 +1,6 @@
 """Twin of deadlock_cycle.go."""
-from chanemu import Chan, go, recv, run, select, send
+import chanemu
+from chanemu import Chan, go, recv, select, send
 
 
 def main():
@@ -33,4 +34,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

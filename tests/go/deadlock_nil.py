@@ -1,5 +1,6 @@
 """Twin of deadlock_nil.go."""
-from chanemu import go, nilchan, recv, run, select, send
+import chanemu
+from chanemu import go, nilchan, recv, select, send
 
 
 def main():
@@ -11,4 +12,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

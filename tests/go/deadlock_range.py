@@ -1,5 +1,6 @@
 """Twin of deadlock_range.go."""
-from chanemu import Chan, go, run
+import chanemu
+from chanemu import Chan, go
 
 
 def main():
@@ -19,4 +20,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

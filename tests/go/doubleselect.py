@@ -1,5 +1,6 @@
 """Twin of doubleselect.go (port of go/test/chan/doubleselect.go)."""
-from chanemu import Chan, go, run, select, send
+import chanemu
+from chanemu import Chan, go, select, send
 
 iterations = 5000
 
@@ -52,4 +53,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

@@ -1,5 +1,6 @@
 """Twin of fifo.go (port of go/test/chan/fifo.go)."""
-from chanemu import Chan, go, run
+import chanemu
+from chanemu import Chan, go
 
 N = 10
 
@@ -44,4 +45,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

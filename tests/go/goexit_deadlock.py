@@ -1,5 +1,6 @@
 """Twin of goexit_deadlock.go."""
-from chanemu import Chan, go, run, runtime
+import chanemu
+from chanemu import Chan, go, runtime
 
 
 def main():
@@ -20,4 +21,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of goroutines.go (port of go/test/chan/goroutines.go)."""
-from chanemu import Chan, go, run, runtime
+import chanemu
+from chanemu import Chan, go, runtime
 
 
 def f(left, right):
@@ -22,4 +23,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of gosched.go: where runtime.gosched() puts the caller."""
-from chanemu import Chan, go, run, runtime
+import chanemu
+from chanemu import Chan, go, runtime
 
 
 def yielders():
@@ -49,4 +50,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of interleave.go: the exact interleaving of producers and consumers."""
-from chanemu import Chan, go, run
+import chanemu
+from chanemu import Chan, go
 
 
 def producer(c, n, done):
@@ -48,4 +49,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of leak_count.go."""
-from chanemu import Chan, go, run, runtime
+import chanemu
+from chanemu import Chan, go, runtime
 
 
 def request(i):
@@ -32,4 +33,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

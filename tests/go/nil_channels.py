@@ -1,5 +1,6 @@
 """Twin of nil_channels.go."""
-from chanemu import Chan, go, nilchan, recv, run, select, send
+import chanemu
+from chanemu import Chan, go, nilchan, recv, select, send
 
 
 def main():
@@ -46,4 +47,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

@@ -1,5 +1,6 @@
 """Twin of nonblock.go (after go/test/chan/nonblock.go)."""
-from chanemu import Chan, go, recv, run, runtime, select, send
+import chanemu
+from chanemu import Chan, go, recv, runtime, select, send
 
 
 def receiver(c, strobe):
@@ -49,4 +50,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of panic_close_nil.go."""
-from chanemu import Chan, nilchan, run
+import chanemu
+from chanemu import Chan, nilchan
 
 
 def main():
@@ -10,4 +11,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of panic_uncaught.go."""
-from chanemu import Chan, go, run, runtime
+import chanemu
+from chanemu import Chan, go, runtime
 
 
 def main():
@@ -19,4 +20,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

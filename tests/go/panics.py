@@ -1,5 +1,6 @@
 """Twin of panics.go: Go's channel panics and their messages."""
-from chanemu import Chan, Panic, go, nilchan, recv, run, runtime, select, send
+import chanemu
+from chanemu import Chan, Panic, go, nilchan, recv, runtime, select, send
 
 
 def b(x):
@@ -68,4 +69,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

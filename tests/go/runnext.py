@@ -1,5 +1,6 @@
 """Twin of runnext.go: the order in which new and readied goroutines run."""
-from chanemu import Chan, go, run, runtime
+import chanemu
+from chanemu import Chan, go, runtime
 
 
 def spawnOrder():
@@ -63,4 +64,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

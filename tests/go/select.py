@@ -1,5 +1,6 @@
 """Twin of select.go (port of go/test/chan/select.go)."""
-from chanemu import Chan, nilchan, run, select, send
+import chanemu
+from chanemu import Chan, nilchan, select, send
 
 counter = 0
 shift = 0
@@ -40,4 +41,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

@@ -1,5 +1,6 @@
 """Twin of select4.go (ports of go/test/chan/select4.go, select6.go and select8.go)."""
-from chanemu import Chan, go, recv, run, select, send
+import chanemu
+from chanemu import Chan, go, recv, select, send
 
 
 def select4():
@@ -68,4 +69,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

@@ -1,5 +1,6 @@
 """Twin of select7.go (port of go/test/chan/select7.go)."""
-from chanemu import Chan, go, recv, run, runtime, select, send
+import chanemu
+from chanemu import Chan, go, recv, runtime, select, send
 
 
 def recv1(c):
@@ -52,4 +53,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=1)
+    chanemu.main(main, seed=1)

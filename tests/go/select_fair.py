@@ -1,5 +1,6 @@
 """Twin of select_fair.go: select's uniform choice among ready cases."""
-from chanemu import Chan, nilchan, recv, run, select, send
+import chanemu
+from chanemu import Chan, nilchan, recv, select, send
 
 N = 3000
 
@@ -74,4 +75,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=7)
+    chanemu.main(main, seed=7)

@@ -1,7 +1,8 @@
 """Twin of select_race.go: random choices compounded with scheduling."""
 from collections import Counter
 
-from chanemu import Chan, go, recv, run, select, send
+import chanemu
+from chanemu import Chan, go, recv, select, send
 
 N = 2000
 
@@ -64,4 +65,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, seed=11)
+    chanemu.main(main, seed=11)

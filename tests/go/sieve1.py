@@ -1,5 +1,6 @@
 """Twin of sieve1.go (port of go/test/chan/sieve1.go)."""
-from chanemu import Chan, go, run
+import chanemu
+from chanemu import Chan, go
 
 
 def Generate(ch):
@@ -34,4 +35,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)

@@ -1,5 +1,6 @@
 """Twin of timers.go, on the virtual clock."""
-from chanemu import Chan, go, recv, run, select
+import chanemu
+from chanemu import Chan, go, recv, select
 from chanemu import time
 
 unit = 0.2
@@ -38,4 +39,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main, clock="virtual")
+    chanemu.main(main, clock="virtual")

@@ -1,5 +1,6 @@
 """Twin of workers.go: a worker pool's fan-out and fan-in."""
-from chanemu import Chan, go, run
+import chanemu
+from chanemu import Chan, go
 
 
 def main():
@@ -32,4 +33,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    chanemu.main(main)
