@@ -284,7 +284,7 @@ def test_argv_and_virtual_clock(impl_name, tmp_path):
             print(sys.argv[1:], time.since(t0))
     """)
     rc, out, err = chanemu_run(impl_name, "--clock", "virtual", prog, "a", "--seed", "b")
-    assert (rc, out, err) == (0, "['a', '--seed', 'b'] 3600.0\n", "")
+    assert (rc, out, err) == (0, "['a', '--seed', 'b'] 1h0m0s\n", "")
 
 
 def test_trace_and_pprof(impl_name, tmp_path):
