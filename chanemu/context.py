@@ -161,7 +161,7 @@ class _CancelCtx(Context):
         if done is None or done is chanemu._impl.nilchan:
             return                # parent is never canceled
         if done.try_recv() is not None:
-            # parent is already canceled
+            # the parent is done already: cancel this child right away
             self._cancel(False, parent.err(), cause(parent))
             return
         p = _parent_cancel_ctx(parent)
@@ -240,7 +240,7 @@ class _TimerCtx(_CancelCtx):
     def _cancel(self, remove_from_parent, err, cause_):
         super()._cancel(False, err, cause_)
         if remove_from_parent:
-            # Remove this timerCtx from its parent cancelCtx's children.
+            # timerCtx.cancel: unlink from the parent's children set when asked to.
             _remove_child(self._parent, self)
         t = self._timer
         if t is not None:
@@ -423,7 +423,7 @@ def with_deadline_cause(parent, d, cause):
 def _with_deadline(rt, parent, d, when, cause_):
     cur, ok = parent.deadline()
     if ok and _time._ns_of(rt, cur) < when:
-        # The current deadline is already sooner than the new one.
+        # WithDeadline: the parent ends first, so a plain cancel context is enough.
         return with_cancel(parent)
     if not isinstance(d, _time.Time):
         d = _time._time_at(rt, when)

@@ -239,7 +239,7 @@ class RWMutex(Locker):
         """RWMutex.RLock."""
         self._reader_count += 1
         if self._reader_count < 0:
-            # A writer is pending, wait for it.
+            # RWMutex.RLock: a writer holds or awaits the lock; queue behind it.
             self._reader_sem.acquire("sync.RWMutex.RLock", self)
 
     def try_rlock(self):
@@ -256,22 +256,22 @@ class RWMutex(Locker):
             if r + 1 == 0 or r + 1 == -_RWMUTEX_MAX_READERS:
                 raise _fatal("sync: RUnlock of unlocked RWMutex")
             self._reader_count = r
-            # A writer is pending.
+            # RWMutex.RUnlock: a writer is waiting on the readers still inside.
             self._reader_wait -= 1
             if self._reader_wait == 0:
-                # The last reader unblocks the writer.
+                # Whoever leaves last lets that writer in.
                 self._writer_sem.release()
             return
         self._reader_count = r
 
     def lock(self):
         """RWMutex.Lock."""
-        # First, resolve competition with other writers.
+        # RWMutex.Lock: writers take turns through the inner mutex;
         self._w.lock()
-        # Announce to readers there is a pending writer.
+        # a negative reader count tells new readers that a writer is waiting.
         r = self._reader_count
         self._reader_count -= _RWMUTEX_MAX_READERS
-        # Wait for active readers.
+        # Readers already inside must leave before the writer enters.
         if r != 0:
             self._reader_wait += r
             if self._reader_wait != 0:
@@ -292,12 +292,12 @@ class RWMutex(Locker):
         r = self._reader_count + _RWMUTEX_MAX_READERS
         if r >= _RWMUTEX_MAX_READERS:
             raise _fatal("sync: Unlock of unlocked RWMutex")
-        # Announce to readers there is no active writer.
+        # Put the reader count back above zero: readers may enter again.
         self._reader_count = r
-        # Unblock blocked readers, if any.
+        # Let in the readers that queued while we wrote.
         for _ in range(r):
             self._reader_sem.release()
-        # Allow other writers to proceed.
+        # Then the next writer may take the inner mutex.
         self._w.unlock()
 
     def rlocker(self):

@@ -139,10 +139,10 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     cdef Goroutine gp
     cdef bint caseSuccess
 
-    # generate permuted order
+    # selectgo: shuffle the cases into pollorder
     for i in range(ncases):
         cas = case_at(scases, i)
-        # Omit cases without channels from the poll and lock orders.
+        # A nil channel can never be ready: leave its case out of both orders.
         if cas.c.isnil:
             continue
         chancheck(cas.c)
@@ -151,10 +151,10 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         pollorder[j] = i
         norder += 1
 
-    # sort the cases by Hchan address to get the locking order.
+    # selectgo: order the cases by channel identity into lockorder.
     heapsort_lockorder(scases, pollorder, lockorder, norder)
 
-    # pass 1 - look for something already waiting
+    # selectgo pass 1: in pollorder, find a case that can proceed right now.
     for i in range(norder):
         casi = pollorder[i]
         cas = case_at(scases, casi)
@@ -166,7 +166,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 v = recv(c, sg)
                 return (casi, v, True)
             if c.qcount > 0:
-                # can receive from buffer
+                # a buffered value is waiting
                 v = chanbuf_take(c, c.recvx)
                 c.recvx += 1
                 if c.recvx == c.dataqsiz:
@@ -175,11 +175,11 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 debug_check(c)
                 return (casi, v, True)
             if c.closed != 0:
-                # read at end of closed channel
+                # closed and drained: zero value, not received
                 return (casi, c.zero, False)
         else:
             if c.closed != 0:
-                # send on closed channel
+                # sending to a closed channel panics
                 raise Panic(E_SEND_CLOSED)
             sg = dequeue(&c.recvq)
             if sg != NULL:
@@ -187,7 +187,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 send(c, sg, cas.elem)
                 return (casi, None, False)
             if c.qcount < c.dataqsiz:
-                # can send to buffer
+                # the buffer has a free slot
                 chanbuf_put(c, c.sendx, cas.elem)
                 c.sendx += 1
                 if c.sendx == c.dataqsiz:
@@ -199,7 +199,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     if not block:
         return (-1, None, False)
 
-    # pass 2 - enqueue on all chans
+    # selectgo pass 2: nothing ready; queue one sudog on every case's channel.
     check_current(rt)
     gp = rt.curg
     if gp.waiting != NULL:
@@ -212,8 +212,8 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         sg = rt.acquireSudog()
         sg.g = <PyObject*>gp
         sg.isSelect = True
-        # No stack splits between assigning elem and enqueuing
-        # sg on gp.waiting where copystack can find it.
+        # Go must set elem and link sg into gp.waiting with no stack growth in between;
+        # greenlets never move a stack, so here it is just the order Go uses.
         if cas.kind == caseSend:
             Py_INCREF(cas.elem)
             sg.elem = <PyObject*>cas.elem
@@ -222,7 +222,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         sg.releasetime = 0
         Py_INCREF(c)
         sg.c = <PyObject*>c
-        # Construct waiting list in lock order.
+        # gp.waiting links our sudogs in lockorder, the order pass 3 walks them.
         if last == NULL:
             gp.waiting = sg
         else:
@@ -233,7 +233,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         else:
             enqueue(&c.recvq, sg)
 
-    # wait for someone to wake us up
+    # park until one case's peer (or a close) wakes us
     gp.param = NULL
     try:
         gopark(rt, waitReasonSelect)
@@ -244,15 +244,15 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     sg = gp.param
     gp.param = NULL
 
-    # pass 3 - dequeue from unsuccessful chans
-    # otherwise they stack up on quiet channels
-    # record the successful case, if any.
+    # selectgo pass 3: we were woken by one case; take our sudogs off the queues
+    # of all the others, or they would pile up on channels that never fire,
+    # and note which case won.
     casi = -1
     cas = None
     caseSuccess = False
     recvd = None
     sglist = gp.waiting
-    # Clear all elem before unlinking from gp.waiting.
+    # Drop every sudog's elem and channel before the waiting list is cut loose.
     sg1 = gp.waiting
     while sg1 != NULL:
         sg1.isSelect = False
@@ -267,7 +267,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         casei = lockorder[i]
         k = case_at(scases, casei)
         if sg == sglist:
-            # sg has already been dequeued by the G that woke us up.
+            # The winning sudog: whoever woke us already took it off its queue.
             casi = casei
             cas = k
             caseSuccess = sglist.success
@@ -334,7 +334,7 @@ cdef void heapsort_lockorder(tuple scases, int* pollorder, int* lockorder, int n
     cdef long long key
     for i in range(norder):
         j = i
-        # Start with the pollorder to permute cases on the same channel.
+        # Feed the heap from pollorder, so cases sharing a channel keep a random order.
         key = sortkey(case_at(scases, pollorder[i]))
         while j > 0 and sortkey(case_at(scases, lockorder[(j - 1) // 2])) < key:
             k = (j - 1) // 2
