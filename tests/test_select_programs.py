@@ -99,7 +99,7 @@ def test_select2_memory(ce):
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
-            # second time shouldn't increase footprint by much
+            # a second round reuses what the first allocated: memory must stay nearly flat
             ce.go(sender, c, N)
             receiver(cases, N)
             ce.runtime.gosched()
@@ -161,11 +161,11 @@ def test_select3(ce):
             i, v, ok = ce.select(*cases, default=default)
             return i, v, ok
 
-        # sending/receiving from a nil channel blocks
+        # a plain send or receive on a nil channel waits forever
         check_block(ce, ALWAYS, lambda: nilch.send(7), "chan send (nil chan)")
         check_block(ce, ALWAYS, lambda: nilch.recv(), "chan receive (nil chan)")
 
-        # sending/receiving from a nil channel inside a select is never selected
+        # a select case on a nil channel can never win
         def f():
             if sel(ce.send(nilch, 7), default=True)[0] == 0:
                 unreachable()
@@ -176,13 +176,13 @@ def test_select3(ce):
                 unreachable()
         check_panic(ce, NEVER, f)
 
-        # sending to an async channel with free buffer space never blocks
+        # a buffered channel with a free slot takes a send at once
         def f():
             ch = ce.Chan(async_)
             ch.send(7)
         check_block(ce, NEVER, f)
 
-        # receiving from a closed channel never blocks
+        # a receive on a closed channel returns at once
         def f():
             for _ in range(10):
                 if closedch.recv() != 0:
@@ -196,13 +196,13 @@ def test_select3(ce):
         p = check_panic(ce, ALWAYS, lambda: closedch.send(7))
         assert str(p) == "send on closed channel"
 
-        # receiving from a non-ready channel always blocks
+        # a receive with nothing to take waits
         check_block(ce, ALWAYS, lambda: ce.Chan().recv(), "chan receive")
 
         # empty selects always block
         check_block(ce, ALWAYS, lambda: sel(), "select (no cases)")
 
-        # selects with only nil channels always block
+        # a select whose channels are all nil waits forever
         check_block(ce, ALWAYS, lambda: (sel(ce.recv(nilch)), unreachable()),
                    "chan receive (nil chan)")
         check_block(ce, ALWAYS, lambda: (sel(ce.send(nilch, 7)), unreachable()),
@@ -210,7 +210,7 @@ def test_select3(ce):
         check_block(ce, ALWAYS, lambda: (sel(ce.recv(nilch), ce.send(nilch, 7)), unreachable()),
                    "select")
 
-        # selects with non-ready non-nil channels always block
+        # a select with real channels that are not ready waits
         check_block(ce, ALWAYS, lambda: (sel(ce.recv(ce.Chan())), unreachable()), "chan receive")
 
         # selects with default cases don't block
@@ -242,7 +242,7 @@ def test_select3(ce):
                 unreachable()
         check_block(ce, NEVER, f)
 
-        # selects with closed channels behave like ordinary operations
+        # a select case on a closed channel acts as the plain operation would
         check_block(ce, NEVER, lambda: sel(ce.recv(closedch)))
 
         def f():
@@ -258,7 +258,7 @@ def test_select3(ce):
         p = check_panic(ce, ALWAYS, lambda: sel(ce.send(closedch, 7)))
         assert str(p) == "send on closed channel"
 
-        # select should not get confused if it sees itself
+        # one select with a send and a receive case on the same channel still works
         def f():
             c = ce.Chan()
             sel(ce.send(c, 1), ce.recv(c))
@@ -472,12 +472,12 @@ def test_select4(ce):
 
 
 # -- test/chan/select6.go ------------------------------------------------------------------------
-# Test for select: Issue 2075
-# A bug in select corrupts channel queues of failed cases
-# if there are multiple waiters on those channels and the
-# select is the last in the queue. If further waits are made
-# on the channel without draining it first then those waiters
-# will never wake up. In the code below c1 is such a channel.
+# select6: a losing case must leave no sudog behind
+# Go once left a select's sudog on the queue of a case that lost, when that sudog was
+# last behind other waiters; goroutines queued on that channel afterwards, before it
+# was drained, then waited forever. c1 below is the channel that would keep the
+# stale sudog; the program completes only if the select removes it when another
+# case wins.
 
 def select6_goroutines(ce, c1, c2, c3):
     def first():
@@ -751,13 +751,13 @@ def test_sieve2(ce):
         out = ce.Chan(10)
         out.send(2)
         out.send(3)
-        # The channel of all composites to be eliminated in increasing order.
+        # Composites, ascending: the numbers the sieve must drop.
         composites = ce.Chan(50)
         # The feedback loop.
         primes = ce.Chan(10)
         primes.send(3)
 
-        # Merge channels of multiples of 'primes' into 'composites'.
+        # One goroutine merges every prime's stream of multiples into composites.
         def merge():
             h = []           # heap of (head, serial, ch)
             serial = 0
@@ -779,7 +779,7 @@ def test_sieve2(ce):
                 heapq.heappush(h, (m.recv(), serial, m))
         ce.go(merge)
 
-        # Sieve out 'composites' from 'candidates'.
+        # Candidates that are not next in composites are primes.
         def filt():
             # In order to generate the nth prime we only need multiples of primes <= sqrt(nth
             # prime). Thus, the merging goroutine will receive from 'primes' much slower than
@@ -1009,7 +1009,7 @@ def powser(ce):
     # Multiply. The algorithm is
     #   let U = u + x*UU
     #   let V = v + x*VV
-    #   then UV = u*v + x*(u*VV+v*UU) + x*x*UU*VV
+    #   so U*V = u*v + x*(u*VV + v*UU) + x*x*(UU*VV)
     def Mul(U, V):
         Z = mkPS()
 
@@ -1075,7 +1075,8 @@ def powser(ce):
     #   Z = exp(U); DZ = Z*DU; integrate to get Z
     def Exp(U):
         ZZ = mkPS2()
-        split(Integ(one, Mul(ZZ[0], Diff(U))), ZZ)
+        dz = Mul(ZZ[0], Diff(U))           # Z' = Z * U'
+        split(Integ(one, dz), ZZ)
         return ZZ[1]
 
     def MonSubst(U, c0, n):
@@ -1110,7 +1111,8 @@ def powser(ce):
             Z.req.recv()
             z = inv(get(U))
             Z.dat.send(z)
-            split(Mul(Cmul(neg(z), U), Shift(z, ZZ[0])), ZZ)
+            scaled = Cmul(neg(z), U)
+            split(Mul(scaled, Shift(z, ZZ[0])), ZZ)
             copy(ZZ[1], Z)
         ce.go(body)
         return Z
