@@ -174,7 +174,7 @@ def _meta(quick, argv):
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs" + (f", {cpu}" if cpu else ""),
             "date": time.strftime("%Y-%m-%d %H:%M"), "loadavg": _loadavg(),
             "command": "python -m chanemu bench" + "".join(f" {a}" for a in argv),
-            "protocol": {"rep_seconds": seconds, "reps": reps, "warmup": 1,
+            "protocol": {"rep_seconds": seconds, "reps": reps, "warmup": 1, "quick": bool(quick),
                          "w5_n": W5_N_QUICK if quick else W5_N,
                          "w5_n_threads": W5_N_THREADS_QUICK if quick else W5_N_THREADS}}
 
@@ -248,7 +248,7 @@ def _collect_go(res, w_items, g_items, want_w5, w5n, reps, quick, directory):
     why = golang.missing(d)
     if why:
         res["libraries"]["go"] = {"label": "Go", "skipped": f"{why}; the Go rows are the "
-                                  "reference figures of WORKLOADS.md (Go 1.19, not this run)"}
+                                  "reference figures of bench/README.md (Go 1.19, not this run)"}
         for key in ("go1-ref", "go2-ref"):
             ref = report.REFERENCE[key]
             items = w_items + (["W5", "W5_bytes"] if want_w5 else []) + g_items

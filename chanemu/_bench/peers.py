@@ -8,7 +8,7 @@ Each function returns ns per operation; the W5 functions fill ``out`` with ``ns`
 (see ``run_w5``).
 
 What stands for Go's channel (a peer without an unbuffered channel uses capacity 1, as the
-WORKLOADS.md table does; none of them has a select, so W4 is skipped):
+workload table in bench/README.md says; none of them has a select, so W4 is skipped):
 
   gevent   gevent.queue.Queue(cap) for W1/W3/W6, gevent.queue.Channel() (a rendezvous) for W2/W5
   asyncio  asyncio.Queue(cap); Queue(1) for W2 and W5 (Queue(0) is unbounded)

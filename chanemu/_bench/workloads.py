@@ -1,4 +1,4 @@
-"""W1-W6 of WORKLOADS.md (and W2's greenlet floor) on chanemu's active twin.
+"""W1-W6 of bench/README.md (and W2's greenlet floor) on chanemu's active twin.
 
 Each function runs one repetition inside ``chanemu.run`` and returns ns per operation, timed inside
 the program: the clock starts just before the goroutines are spawned and stops after all are
