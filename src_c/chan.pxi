@@ -147,16 +147,13 @@ cdef class Chan:
     """A Go channel: ``make(chan T, size)``. The struct's fields are Go's hchan.
 
     Send, receive and close follow runtime/chan.go step by step; ``ch.hchan`` is a live
-    read-only view of the struct.
+    read-only view of the struct. It is freed only with both queues empty: every queued sudog
+    holds a reference to its channel (sudog.c).
     """
 
     def __init__(self, size=0, elemtype=None):
         makechan(self, elemtype, size)
 
-    def __dealloc__(self):
-        # A channel is kept alive by the sudogs queued on it (sudog.c owns it), so both queues
-        # are empty here.
-        pass
 
     # -- Go operations ----------------------------------------------------------------------
     def send(self, v):
@@ -407,7 +404,6 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     Py_INCREF(ep)
     mysg.elem = <PyObject*>ep
     mysg.waitlink = NULL
@@ -480,8 +476,6 @@ cdef inline int send(Chan c, sudog* sg, object ep) except -1:
     sg.elem = <PyObject*>ep      # sendDirect: the receiver reads it from its sudog
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = gp.rt.nanotime()
     goready(gp)
     debug_check(c)
     return 0
@@ -548,7 +542,6 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     mysg.elem = NULL
     mysg.waitlink = NULL
     gp.waiting = mysg
@@ -612,8 +605,6 @@ cdef inline object recv(Chan c, sudog* sg):
     sg.elem = NULL
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = gp.rt.nanotime()
     goready(gp)
     debug_check(c)
     return v
@@ -638,8 +629,6 @@ cdef int closechan(Chan c) except -1:
             break
         Py_CLEAR(sg.elem)       # the receiver gets the zero value
         gp = <Goroutine>sg.g
-        if sg.releasetime != 0:
-            sg.releasetime = gp.rt.nanotime()
         gp.param = sg
         sg.success = False
         glist.append(gp)
@@ -655,8 +644,6 @@ cdef int closechan(Chan c) except -1:
             dropped.append(steal(sg.elem))
             sg.elem = NULL
         gp = <Goroutine>sg.g
-        if sg.releasetime != 0:
-            sg.releasetime = gp.rt.nanotime()
         gp.param = sg
         sg.success = False
         glist.append(gp)

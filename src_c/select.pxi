@@ -219,7 +219,6 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
             sg.elem = <PyObject*>cas.elem
         else:
             sg.elem = NULL
-        sg.releasetime = 0
         Py_INCREF(c)
         sg.c = <PyObject*>c
         # gp.waiting links our sudogs in lockorder, the order pass 3 walks them.

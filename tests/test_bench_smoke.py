@@ -18,8 +18,6 @@ WORKLOAD_IDS = [w[0] for w in workloads.WORKLOADS]
 @pytest.mark.parametrize("wid", WORKLOAD_IDS)
 def test_workload_runs_once(ce, wid):
     _, name, fn, _unit = workloads.BY_ID[wid]
-    if wid == "W4" and not workloads.has_select():
-        pytest.skip("W4 select2 needs chanemu.select")
     if wid == "W5":
         out = {}
         ns = fn(16, out)

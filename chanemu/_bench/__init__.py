@@ -16,4 +16,4 @@ Nothing here is a test: the suite runs each benchmark once with a tiny n
 """
 from .cli import DESCRIPTION, add_arguments, collect, run_cli   # noqa: F401
 from .report import format_table, targets                       # noqa: F401
-from .workloads import WORKLOADS, has_select                    # noqa: F401
+from .workloads import WORKLOADS                                # noqa: F401

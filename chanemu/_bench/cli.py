@@ -349,9 +349,6 @@ def _suite(lib, items, quick):
                     name, fn, start, max_n, _what = gobench.BY_NAME[item]
                 else:
                     fn, start, max_n = workloads.BY_ID[item][2], 1000, None
-                    if item == "W4" and not workloads.has_select():
-                        out[item] = {"skipped": "this twin has no chanemu.select"}
-                        continue
             else:
                 fn, start, max_n = peers.FUNCS[lib][item], 1000, None
             _measure.progress(f"{lib:>8} {item} ...")

@@ -172,8 +172,3 @@ WORKLOADS = (
     ("floor", "greenlet_switch_pair", greenlet_switch_pair, "ns/pair"),
 )
 BY_ID = {w[0]: w for w in WORKLOADS}
-
-
-def has_select():
-    """Whether the active twin has ``select`` (W4 needs it)."""
-    return hasattr(chanemu, "select") and hasattr(chanemu, "recv")

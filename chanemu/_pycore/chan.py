@@ -348,7 +348,6 @@ def chansend(c, ep, block):
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     mysg.elem = ep
     mysg.waitlink = None
     mysg.g = gp
@@ -402,8 +401,6 @@ def send(c, sg, ep):
     gp = sg.g
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = getrt().nanotime()
     goready(gp)
 
 
@@ -461,7 +458,6 @@ def chanrecv(c, block):
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     mysg.elem = None
     mysg.waitlink = None
     gp.waiting = mysg
@@ -517,8 +513,6 @@ def recv(c, sg):
     gp = sg.g
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = getrt().nanotime()
     goready(gp)
     return v
 
@@ -531,7 +525,6 @@ def closechan(c):
     chancheck(c)
     if c.closed != 0:
         raise Panic(_errors.E_CLOSE_CLOSED)
-    rt = None
     c.closed = 1
     glist = []
     dropped = []
@@ -542,9 +535,6 @@ def closechan(c):
         if sg is None:
             break
         sg.elem = c.zero
-        if sg.releasetime != 0:
-            rt = rt or getrt()
-            sg.releasetime = rt.nanotime()
         gp = sg.g
         gp.param = sg
         sg.success = False
@@ -559,9 +549,6 @@ def closechan(c):
         # __del__ could run arbitrary code.
         dropped.append(sg.elem)
         sg.elem = None
-        if sg.releasetime != 0:
-            rt = rt or getrt()
-            sg.releasetime = rt.nanotime()
         gp = sg.g
         gp.param = sg
         sg.success = False

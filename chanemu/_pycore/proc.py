@@ -68,7 +68,7 @@ class sudog:
         self.next = None
         self.prev = None
         self.elem = None
-        self.releasetime = 0
+        self.releasetime = 0      # Go's block-profile stamp: always 0, no block profile
         self.isSelect = False
         self.success = False
         self.waitlink = None

@@ -170,7 +170,6 @@ def selectgo(rt, scases, block):
         # Go must set elem and link sg into gp.waiting with no stack growth in between;
         # greenlets never move a stack, so here it is just the order Go uses.
         sg.elem = cas.elem if type(cas) is SendCase else None
-        sg.releasetime = 0
         sg.c = c
         # gp.waiting links our sudogs in lockorder, the order pass 3 walks them.
         if last is None:
