@@ -34,6 +34,28 @@ def _fatal(msg):
     return FatalError(msg, dump)
 
 
+def _wait_on(waiters, reason, obj, *, then_park=None, handed=None):
+    """Queue the calling goroutine on ``waiters`` and park it (wait reason ``reason``, waiting on
+    the sync object ``obj``) until someone pops it and readies it. ``then_park`` runs between the
+    queueing and the park (Cond.Wait unlocks L there). If the park is thrown out of (a fatal
+    error, the program's end), the goroutine leaves the queue; if it was already popped (woken,
+    and maybe handed something), ``handed(gp)`` runs instead. The exception goes on."""
+    impl = chanemu._impl
+    gp = impl.getg()
+    waiters.append(gp)
+    if then_park is not None:
+        then_park()
+    try:
+        impl.park(reason, obj)
+    except BaseException:
+        try:
+            waiters.remove(gp)
+        except ValueError:
+            if handed is not None:
+                handed(gp)
+        raise
+
+
 class _Sema:
     """A runtime semaphore (sema.go's semacquire/semrelease) for one address: a count and a FIFO
     of parked goroutines. ``release`` hands the unit straight to the first waiter, if any."""
@@ -49,20 +71,13 @@ class _Sema:
         if self.count > 0:
             self.count -= 1
             return
-        impl = chanemu._impl
-        gp = impl.getg()
-        self.waiters.append(gp)
-        try:
-            impl.park(reason, obj)
-        except BaseException:
-            # Thrown out of the wait (a fatal error, or the program's end): if the unit was already
-            # handed to us, give it back.
-            try:
-                self.waiters.remove(gp)
-            except ValueError:
-                if not gp.runtime.dead:      # at the program's end nobody needs it any more
-                    self.release()
-            raise
+        _wait_on(self.waiters, reason, obj, handed=self._give_back)
+
+    def _give_back(self, gp):
+        """Thrown out of the wait with the unit already handed to us: release it again (at the
+        program's end nobody needs it any more)."""
+        if not gp.runtime.dead:
+            self.release()
 
     def release(self):
         if self.waiters:
@@ -126,17 +141,7 @@ class WaitGroup:
         """WaitGroup.Wait: block until the counter is zero (at once if it is)."""
         if self._n == 0:
             return
-        impl = chanemu._impl
-        gp = impl.getg()
-        self._waiters.append(gp)
-        try:
-            impl.park("sync.WaitGroup.Wait", self)
-        except BaseException:
-            try:
-                self._waiters.remove(gp)
-            except ValueError:
-                pass
-            raise
+        _wait_on(self._waiters, "sync.WaitGroup.Wait", self)
 
     def go(self, f, *args, **kwargs):
         """WaitGroup.Go (Go 1.25): run f(*args, **kwargs) in a new goroutine counted by the group.
@@ -345,18 +350,8 @@ class Cond:
 
     def wait(self):
         """Cond.Wait."""
-        impl = chanemu._impl
-        gp = impl.getg()
-        self._waiters.append(gp)          # runtime_notifyListAdd
-        self.L.unlock()
-        try:
-            impl.park("sync.Cond.Wait", self)
-        except BaseException:
-            try:
-                self._waiters.remove(gp)
-            except ValueError:
-                pass
-            raise
+        # runtime_notifyListAdd, unlock L, then park: a signal between the two is not lost
+        _wait_on(self._waiters, "sync.Cond.Wait", self, then_park=self.L.unlock)
         self.L.lock()
 
     def signal(self):
