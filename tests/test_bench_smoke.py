@@ -6,6 +6,7 @@ benchmark names on the twin under test (the ``ce`` fixture), W1-W6 on each insta
 go test output parser, and the table.
 """
 import importlib.util
+import os
 import shutil
 
 import pytest
@@ -118,3 +119,54 @@ def test_table_formats():
     quick = report.format_table(res)
     assert "NOT MET" not in quick and "not met (indicative)" in quick
     assert "indicative only" in quick
+
+
+def _profile_callgrind():
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "bench", "profile_callgrind.py")
+    spec = importlib.util.spec_from_file_location("profile_callgrind", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_callgrind_profile_counts_every_line(tmp_path):
+    """Inlined lines (fi=/fe=) count under their function, compressed names resolve, and a
+    call's inclusive cost is not the caller's self cost: the self costs add up to the total."""
+    out = tmp_path / "callgrind.out"
+    out.write_text("""\
+version: 1
+positions: line
+events: Ir
+summary: 1111
+
+ob=(1) /lib/libpython3.11.so
+fl=(1) ceval.c
+fn=(1) _PyEval_EvalFrameDefault
+10 100
+fi=(2) object.h
+3 20
+fe=(1)
+11 1
+cob=(2) /x/_core.so
+cfl=(3) chan.pyx
+cfn=(2) chansend
+calls=1 50
+12 990
+ob=(2)
+fl=(3)
+fn=(2)
+50 900
+fi=(2)
+4 80
++1 10
+ob=(1)
+fl=(1)
+fn=(1)
+13 0
+totals: 1111
+""")
+    costs = _profile_callgrind().self_costs(str(out))
+    assert costs == {("_PyEval_EvalFrameDefault", "/lib/libpython3.11.so"): 121,
+                     ("chansend", "/x/_core.so"): 990}
+    assert sum(costs.values()) == 1111
