@@ -58,6 +58,8 @@ def _demangle(fn):
         cls = cm.group(2)[:int(cm.group(1))]
         meth = re.sub(r"^_\d+", "", cm.group(2)[int(cm.group(1)):])
         rest = f"{cls}.{meth}"
+    elif cm:                  # a module-level def: Cython numbers it (23select -> select)
+        rest = cm.group(2)
     return rest + {"pw": " (wrapper)", "tp": " (type slot)"}.get(kind[:2], "")
 
 
