@@ -1,7 +1,7 @@
 """chanemu.context: Go's context package for the emulated runtime.
 
-A Context carries a deadline, a cancellation signal and request-scoped values down a tree of
-goroutines. ``background()`` (and ``todo()``) is the root: never canceled, no deadline, no values,
+A Context hands a deadline, a way to cancel, and values for one request to every goroutine in
+the tree of work it started. ``background()`` (and ``todo()``) is the root: never canceled, no deadline, no values,
 and its ``done()`` is the nil channel, as Go's ``Done()`` returns nil. Derived contexts:
 
 - ``with_cancel(parent) -> (ctx, cancel)``: ``cancel()`` closes ``ctx.done()``; ``ctx.err()`` is
@@ -87,7 +87,7 @@ def _name(c):
 
 
 class _EmptyCtx(Context):
-    """emptyCtx: never canceled, no values, no deadline."""
+    """emptyCtx: the root. Nothing cancels it; it holds no value and no deadline."""
     __slots__ = ()
 
 
@@ -124,7 +124,7 @@ _CANCEL_CTX_KEY = object()
 
 
 class _CancelCtx(Context):
-    """cancelCtx: can be canceled; canceling it cancels its children."""
+    """cancelCtx: cancel() closes its done channel and cancels every context derived from it."""
     __slots__ = ("_parent", "_done", "_children", "_err", "_cause")
 
     def __init__(self, parent):
@@ -156,7 +156,7 @@ class _CancelCtx(Context):
         return self._err
 
     def _propagate(self, parent):
-        """propagateCancel: arrange for this context to be canceled when parent is."""
+        """propagateCancel: tie this context to parent, so that parent's cancel reaches it."""
         done = parent.done()
         if done is None or done is chanemu._impl.nilchan:
             return                # parent is never canceled
@@ -306,7 +306,7 @@ class _WithoutCancelCtx(Context):
 
 
 class _AfterFuncCtx(_CancelCtx):
-    """afterFuncCtx: runs f in its own goroutine when the parent is canceled."""
+    """afterFuncCtx: once the parent is done, starts a goroutine that calls f."""
     __slots__ = ("_f", "_once")
 
     def __init__(self, parent, f):
@@ -336,7 +336,7 @@ def _value(c, key):
             c = c._parent
         elif isinstance(c, _WithoutCancelCtx):
             if key is _CANCEL_CTX_KEY:
-                return None       # this implements Cause(ctx) == nil for a WithoutCancel ctx
+                return None       # a WithoutCancel ctx has no cause: Cause(ctx) is None
             c = c._parent
         elif isinstance(c, _EmptyCtx):
             return None

@@ -355,7 +355,7 @@ class Cond:
         self.L.lock()
 
     def signal(self):
-        """Cond.Signal: wake one waiting goroutine, if there is one."""
+        """Cond.Signal: ready the goroutine that has waited longest (none waiting: no-op)."""
         if self._waiters:
             chanemu._impl.ready(self._waiters.popleft())
 

@@ -196,7 +196,7 @@ def _goroutine_ready(arg, now):
 
 
 def sleep(d):
-    """time.Sleep: park the calling goroutine (wait reason ``"sleep"``) for at least d seconds.
+    """time.Sleep: the caller parks (wait reason ``"sleep"``) until d seconds have passed.
 
     A duration of zero or less returns at once, without yielding, as in Go. On the virtual clock
     the sleep takes no wall time: the clock jumps once every goroutine is blocked.

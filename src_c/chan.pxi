@@ -50,9 +50,9 @@ cdef inline sudog* dequeue(waitq* q) noexcept:
             q.first = y
             sgp.next = NULL  # mark as removed (see dequeueSudoG)
 
-        # If a goroutine was put on this queue because of a select, another case of that select
-        # may already have won it (selectDone): skip its sudog; the select's pass 3 removes the
-        # rest of its sudogs.
+        # A sudog queued by a select whose goroutine another case already claimed (selectDone)
+        # is stale: pass over it here; that select's pass 3 unlinks the rest of its
+        # sudogs.
         if sgp.isSelect:
             if (<Goroutine>sgp.g).selectDone != 0:
                 continue
@@ -128,14 +128,14 @@ cdef inline void chanbuf_put(Chan c, Py_ssize_t i, object v) noexcept:
 
 
 cdef inline bint full(Chan c) noexcept:
-    """full reports whether a send on c would block (that is, the channel is full)."""
+    """full: a send on c cannot complete now (no parked receiver, or no free slot)."""
     if c.dataqsiz == 0:
         return c.recvq.first == NULL
     return c.qcount == c.dataqsiz
 
 
 cdef inline bint empty(Chan c) noexcept:
-    """empty reports whether a read from c would block (that is, the channel is empty)."""
+    """empty: a receive on c cannot complete now (no parked sender, or nothing buffered)."""
     if c.dataqsiz == 0:
         return c.sendq.first == NULL
     return c.qcount == 0
@@ -469,7 +469,7 @@ cdef int abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) except -1:
 cdef inline int send(Chan c, sudog* sg, object ep) except -1:
     """send: chansend's hand-off to a receiver already parked on c (so the buffer is empty).
     The receiver parked in sg gets ep in its sudog (Go's sendDirect) and goready makes it
-    runnable. sg must already be dequeued from c. Buffer indices are untouched."""
+    runnable. The caller took sg off c's queue already; sendx and recvx do not move."""
     cdef Goroutine gp = <Goroutine>sg.g
     Py_INCREF(ep)
     Py_XDECREF(sg.elem)
@@ -482,8 +482,8 @@ cdef inline int send(Chan c, sudog* sg, object ep) except -1:
 
 
 cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
-    """Receive on c and return the value; *received is False for a closed channel's zero value.
-    If block is False and no elements are available, *selected is False (if given)."""
+    """chanrecv: receive on c and return the value; *received is False when the value is the
+    zero value of a closed channel. A non-blocking call that finds nothing sets *selected False."""
     cdef Runtime rt
     cdef Goroutine gp
     cdef sudog* sg
@@ -585,7 +585,7 @@ cdef inline object recv(Chan c, sudog* sg):
     Buffered channel: we return the oldest buffered value, and the
     sender's value takes its place at the tail of the
     ring.
-    sg must already be dequeued from c."""
+    The caller took sg off c's queue already."""
     cdef Goroutine gp = <Goroutine>sg.g
     cdef PyObject* old
     if c.dataqsiz == 0:
@@ -648,7 +648,7 @@ cdef int closechan(Chan c) except -1:
         sg.success = False
         glist.append(gp)
 
-    # Ready all Gs now that we've dropped the channel lock (gList is a stack: last in, first out).
+    # closechan's last step: make every woken G runnable (glist pops last in, first out).
     while glist:
         goready(glist.pop())
     debug_check(c)

@@ -301,7 +301,7 @@ cdef class Runtime:
         return self.runqputslow(gp)
 
     cdef int runqputslow(self, Goroutine gp) except -1:
-        """Put gp and a batch of work from the local run queue on the global queue."""
+        """runqputslow: the local queue is full; move gp and half of it to the global queue."""
         cdef Py_ssize_t i
         for i in range(LOCAL_RUNQ_CAP // 2):
             gq_put(&self.globrunq, <Goroutine>gq_get(&self.runq))

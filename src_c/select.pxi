@@ -162,7 +162,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         if cas.kind == caseRecv:
             sg = dequeue(&c.sendq)
             if sg != NULL:
-                # can receive from sleeping sender
+                # a sender is parked: take its value
                 v = recv(c, sg)
                 return (casi, v, True)
             if c.qcount > 0:
@@ -183,7 +183,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 raise Panic(E_SEND_CLOSED)
             sg = dequeue(&c.recvq)
             if sg != NULL:
-                # can send to a sleeping receiver
+                # a receiver is parked: hand it our value
                 send(c, sg, cas.elem)
                 return (casi, None, False)
             if c.qcount < c.dataqsiz:
@@ -328,7 +328,7 @@ cdef int abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
 
 cdef void heapsort_lockorder(tuple scases, int* pollorder, int* lockorder, int norder) noexcept:
     """Sort the cases by channel (sortkey) with a heap sort, as Go does: n log n time and a
-    constant footprint. Starts from the pollorder to permute cases on the same channel."""
+    constant footprint. The heap is fed in pollorder, so cases on one channel stay shuffled."""
     cdef int i, j, k, o
     cdef long long key
     for i in range(norder):

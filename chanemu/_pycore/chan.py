@@ -69,9 +69,9 @@ class waitq:
                 self.first = y
                 sgp.next = None  # mark as removed (see dequeueSudoG)
 
-            # If a goroutine was put on this queue because of a select, another case of that
-            # select may already have won it (selectDone): skip its sudog, the select's pass 3
-            # removes the rest of its sudogs.
+            # A sudog queued by a select whose goroutine another case already claimed
+            # (selectDone) is stale: pass over it here; that select's pass 3 unlinks the
+            # rest of its sudogs.
             if sgp.isSelect:
                 if sgp.g.selectDone != 0:
                     continue
@@ -293,14 +293,14 @@ def chancheck(c):
 
 
 def full(c):
-    """full reports whether a send on c would block (that is, the channel is full)."""
+    """full: a send on c cannot complete now (no parked receiver, or no free slot)."""
     if c.dataqsiz == 0:
         return c.recvq.first is None
     return c.qcount == c.dataqsiz
 
 
 def empty(c):
-    """empty reports whether a read from c would block (that is, the channel is empty)."""
+    """empty: a receive on c cannot complete now (no parked sender, or nothing buffered)."""
     if c.dataqsiz == 0:
         return c.sendq.first is None
     return c.qcount == 0
@@ -396,7 +396,7 @@ def send(c, sg, ep):
     """send: chansend's hand-off to a receiver already parked on c (so the buffer is empty).
     The receiver parked in sg gets ep in its sudog (Go's sendDirect),
     then goready puts it back on the run queue.
-    sg must already be dequeued from c. Buffer indices are untouched (direct hand-off)."""
+    The caller took sg off c's queue already. sendx and recvx do not move (direct hand-off)."""
     sg.elem = ep     # sendDirect: the receiver reads it from its sudog
     gp = sg.g
     gp.param = sg
@@ -405,10 +405,9 @@ def send(c, sg, ep):
 
 
 def chanrecv(c, block):
-    """Receive on c. Returns (selected, value, received).
-    If block is False and no elements are available, returns (False, zero, False).
-    Otherwise, if c is closed, returns (True, zero, False).
-    Otherwise, returns (True, value, True)."""
+    """chanrecv: receive on c, as (selected, value, received). A non-blocking call that finds
+    nothing gives (False, zero, False); a closed, drained channel gives (True, zero, False);
+    a value gives (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
     if c.isnil:
@@ -495,7 +494,7 @@ def recv(c, sg):
     Buffered channel: we return the oldest buffered value, and the
     sender's value takes its place at the tail of the
     ring.
-    sg must already be dequeued from c."""
+    The caller took sg off c's queue already."""
     if c.dataqsiz == 0:
         v = sg.elem         # recvDirect
     else:
@@ -554,7 +553,7 @@ def closechan(c):
         sg.success = False
         glist.append(gp)
 
-    # Ready all Gs now that we've dropped the channel lock (gList is a stack: last in, first out).
+    # closechan's last step: make every woken G runnable (glist pops last in, first out).
     while glist:
         goready(glist.pop())
 

@@ -265,7 +265,7 @@ class Runtime:
         self.runqputslow(gp)
 
     def runqputslow(self, gp):
-        """Put gp and a batch of work from the local run queue on the global queue."""
+        """runqputslow: the local queue is full; move gp and half of it to the global queue."""
         for _ in range(LOCAL_RUNQ_CAP // 2):
             self.globrunq.append(self.runq.popleft())
         self.globrunq.append(gp)

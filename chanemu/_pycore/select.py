@@ -120,7 +120,7 @@ def selectgo(rt, scases, block):
         if type(cas) is RecvCase:
             sg = c.sendq.dequeue()
             if sg is not None:
-                # can receive from sleeping sender
+                # a sender is parked: take its value
                 return casi, _chan.recv(c, sg), True
             if c.qcount > 0:
                 # a buffered value is waiting
@@ -140,7 +140,7 @@ def selectgo(rt, scases, block):
                 raise Panic(_errors.E_SEND_CLOSED)
             sg = c.recvq.dequeue()
             if sg is not None:
-                # can send to a sleeping receiver
+                # a receiver is parked: hand it our value
                 _chan.send(c, sg, cas.elem)
                 return casi, None, False
             if c.qcount < c.dataqsiz:
@@ -270,7 +270,7 @@ def abandon_select(rt, gp, scases, lockorder):
 
 def heapsort_lockorder(scases, pollorder):
     """Sort the cases by channel (sortkey) with a heap sort, as Go does: n log n time and a
-    constant footprint. Starts from the pollorder to permute cases on the same channel."""
+    constant footprint. The heap is fed in pollorder, so cases on one channel stay shuffled."""
     norder = len(pollorder)
     lockorder = [0] * norder
     for i in range(norder):
