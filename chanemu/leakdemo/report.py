@@ -61,7 +61,7 @@ _SEND_FIXED = ("            if flag {                // the article's fix: no ex
                "            }")
 
 _CODE_CTX = """\
-    ctx, cancel := context.WithCancel(context.Background())
+    ctx, cancel := context.WithCancel(context.Background())   // ends at shutdown
     var wg sync.WaitGroup
     ch := make(chan int, 5)          // the exporter's input channel
     flag := false                    // no exporter configured
