@@ -1,8 +1,9 @@
 """chanemu.context: Go's context package for the emulated runtime.
 
 A Context hands a deadline, a way to cancel, and values for one request to every goroutine in
-the tree of work it started. ``background()`` (and ``todo()``) is the root: never canceled, no deadline, no values,
-and its ``done()`` is the nil channel, as Go's ``Done()`` returns nil. Derived contexts:
+the tree of work it started. ``background()`` (and ``todo()``) is the root: never canceled, no
+deadline, no values, and its ``done()`` is the nil channel, as Go's ``Done()`` returns nil.
+Derived contexts:
 
 - ``with_cancel(parent) -> (ctx, cancel)``: ``cancel()`` closes ``ctx.done()``; ``ctx.err()`` is
   then a ``Canceled`` ("context canceled").

@@ -576,7 +576,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
 
 
 cdef inline object recv(Chan c, sudog* sg):
-    """recv: chanrecv's take-over from a sender already parked on c (so the buffer, if any, is full).
+    """recv: chanrecv's take-over from a sender parked on c (a buffer, if any, is full).
     It does two things:
      1. the parked sender sg hands its value over (into the buffer or to us)
         and goready makes it runnable again;

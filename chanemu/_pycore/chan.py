@@ -485,7 +485,7 @@ def chanrecv(c, block):
 
 
 def recv(c, sg):
-    """recv: chanrecv's take-over from a sender already parked on c (so the buffer, if any, is full).
+    """recv: chanrecv's take-over from a sender parked on c (a buffer, if any, is full).
     It does two things:
      1. the parked sender sg hands its value over (into the buffer or to us)
         and goready makes it runnable again;
