@@ -30,14 +30,15 @@ threads with queue.Queue) and Go itself (bench/go/, when go is on PATH, with GOM
                            one unbuffered channel; ns per spawn-and-block, RSS bytes per task
   W6 fanin                 8 producers, one consumer, capacity 64; ns per item
 
-and Go's channel benchmarks (runtime/chan_test.go) under Go's names, on chanemu's twins (their
-GOMAXPROCS=1 shapes) and on Go: MakeChan/Int, MakeChan/Ptr, ChanNonblocking, SelectUncontended,
+and Go's channel benchmarks under Go's names, on chanemu's twins (their GOMAXPROCS=1 shapes) and
+on Go (run in place from the toolchain's runtime package): MakeChan/Int, MakeChan/Ptr, ChanNonblocking, SelectUncontended,
 SelectNonblock, ChanUncontended, ChanSync, ChanProdCons0/10/100, SelectProdCons,
 ReceiveDataFromClosedChan, ChanCreation, ChanSem, ChanPopular, ChanClosed; ns/op as Go defines the op.
 
 Each row: median ns per op (min-max), its ratio to Go GOMAXPROCS=1 and to the fastest Python peer.
 n is calibrated so one repetition takes ~0.3 s; one warm-up, then 5 repetitions after gc.collect().
-A full run takes about 10 minutes, --quick about one. Compare ratios within one run.
+A full run takes about 10 minutes, --quick about one (its target verdicts are only indicative).
+Compare ratios within one run. bench/README.md defines the workloads and the speed targets.
 """
 
 W5_N, W5_N_QUICK = 100_000, 10_000
