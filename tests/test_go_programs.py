@@ -106,7 +106,7 @@ def closed_test1(ce, c):
     """closedchan.go test1: every way of receiving from a closed, drained channel gives 0 (ok
     false) without blocking, three times over; sends panic and their value is discarded."""
     for _ in range(3):
-        # recv a close signal (a zero value)
+        # a closed, drained channel yields the zero value at once
         assert c.recv() == 0, f"test1: recv on closed {c.impl}"
         assert c.recv2() == (0, False), f"test1: recv2 on closed {c.impl}"
         # the non-blocking forms report selected: a closed channel never makes them wait
@@ -115,7 +115,7 @@ def closed_test1(ce, c):
 
     # send should panic with the non-blocking form too
     panics(ce, lambda: c.nbsend(1), "send on closed channel")
-    # the value should have been discarded.
+    # the panicking send left nothing in the channel
     assert c.recv() == 0, f"test1: recv on closed got non-zero after send on closed {c.impl}"
     # similarly Send.
     panics(ce, lambda: c.send(2), "send on closed channel")
@@ -248,9 +248,9 @@ def test_fifo_asynch(ce):
 
 @pytest.mark.parametrize("n", [FIFO_N, 1000])
 def test_fifo_synch(ce, n):
-    """Thread together a daisy chain to read the elements in sequence: each link waits for its
-    turn on `in`, takes one value from the shared unbuffered channel (which must be its index),
-    and passes the turn on. Go's N=10, and a longer chain too."""
+    """A chain of links takes values off one unbuffered channel strictly in turn: each link
+    waits for its turn on `in`, takes one value (which must be its index), and passes the turn
+    on. Go's N=10, and a longer chain too."""
     def chain(ch, val, in_, out):
         in_.recv()
         v = ch.recv()
@@ -278,7 +278,7 @@ def test_fifo_synch(ce, n):
 # -- test/chan/goroutines.go ---------------------------------------------------------------------
 
 def test_goroutines_torture(ce):
-    """Make a lot of goroutines, threaded together, and tear them down cleanly. Go's n=10000."""
+    """10,000 goroutines linked by channels pass one value end to end, then all exit."""
     n = 10000
 
     def f(left, right):

@@ -136,8 +136,8 @@ def test_select_stress(ce, seed):
 @pytest.mark.parametrize("seed", [23, 24, 25])
 def test_select_fairness(ce, seed):
     """Two of four cases always ready: in 10,000 trials each is chosen about half the time. Go's
-    bound: within 10 sigma of the mean ("10 sigma is a lot, but we're ok with some systematic bias
-    as long as it isn't too severe")."""
+    bound, kept: within 10 standard deviations of the mean, loose enough to allow a small
+    systematic bias."""
     trials = 10_000
 
     def main():
