@@ -270,10 +270,10 @@ class Timer:
         return self._f is None and self.c.try_recv() is not None
 
     def stop(self):
-        """Timer.Stop: prevent the timer from firing.
+        """Timer.Stop: the timer will not fire after this.
 
-        Returns True if the call stops the timer, False if it had already expired (and its value
-        was received, or its function started) or been stopped. As in Go 1.23+, a value that was
+        True when this call is what kept it from firing; False when it had fired already (its
+        value received, or its function started) or had been stopped before. As in Go 1.23+, a value that was
         sent but not yet received is discarded, and that counts as stopping the timer: True.
         """
         pending = self._rt.stoptimer(self._t)
