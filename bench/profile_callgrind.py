@@ -16,8 +16,13 @@ summed per function over recursion levels, and per object file:
     _greenlet...so     greenlet (the stack switch, and its bookkeeping)
     libc               memcpy of stack slices, malloc, ...
 
-Needs valgrind and callgrind_annotate on PATH. Run from the source tree (or with chanemu
-installed): ``python bench/profile_callgrind.py W2 W4``.
+The profile is read straight from callgrind's output file, every cost line of it: code inlined
+from another source file (a header's inline function, say) counts under the function it was
+inlined into, and the per-function costs add up to the program's total. (Reading
+``callgrind_annotate``'s listing instead loses every line that does not repeat its object file.)
+
+Needs valgrind on PATH. Run from the source tree (or with chanemu installed):
+``python bench/profile_callgrind.py W2 W4``.
 """
 import argparse
 import os
@@ -33,7 +38,10 @@ from chanemu._bench import workloads
 workloads.BY_ID[sys.argv[1]][2](int(sys.argv[2]))
 """
 
-_LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)\s+\[(.*)\]\s*$")
+_NAME_ID = re.compile(r"\((\d+)\)(?: (.*))?$")
+# Name lines of the callgrind format, and the table each one's compressed "(id)" names live in:
+# the object and the function in effect (ob=, fn=), and a call's target (cob=, cfn=).
+_NAMED = {"ob": "ob", "cob": "ob", "fn": "fn", "cfn": "fn"}
 _PYX = re.compile(r"__pyx_[a-z0-9]+_7chanemu_5_core_")
 
 
@@ -50,6 +58,8 @@ def _demangle(fn):
         cls = cm.group(2)[:int(cm.group(1))]
         meth = re.sub(r"^_\d+", "", cm.group(2)[int(cm.group(1)):])
         rest = f"{cls}.{meth}"
+    elif cm:                  # a module-level def: Cython numbers it (23select -> select)
+        rest = cm.group(2)
     return rest + {"pw": " (wrapper)", "tp": " (type slot)"}.get(kind[:2], "")
 
 
@@ -75,19 +85,51 @@ def profile(n, wid, impl, workdir):
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                     sys.executable, prog, wid, str(n)], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    text = subprocess.run(["callgrind_annotate", "--threshold=100", out], check=True,
-                          capture_output=True, text=True).stdout
     costs = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if not m or "PROGRAM TOTALS" in line:
-            continue
-        where = m.group(2)
-        fn = where.split(":", 1)[1] if ":" in where else where
-        fn = re.sub(r"'\d+$", "", fn.strip())              # recursion levels: one function
-        key = (_demangle(fn), _obj(m.group(3)))
-        costs[key] = costs.get(key, 0) + int(m.group(1).replace(",", ""))
+    for (fn, obj), ir in self_costs(out).items():
+        fn = re.sub(r"'\d+$", "", fn or "???")            # recursion levels: one function
+        key = (_demangle(fn), _obj(obj or "???"))
+        costs[key] = costs.get(key, 0) + ir
     return costs
+
+
+def self_costs(path):
+    """{(function, object file): self Ir} of a callgrind.out file. Every cost line counts under
+    the function in effect (so inlined code, fi=/fe=, counts where it was inlined); the line after
+    a calls= line is the call's inclusive cost, which belongs to the callee, and is skipped."""
+    names = {"ob": {}, "fn": {}}
+    cur = {"ob": None, "fn": None}
+    costs = {}
+    call_cost_next = False
+    with open(path) as f:
+        for line in f:
+            if call_cost_next:
+                call_cost_next = False
+                continue
+            if line[:1].isdigit() or line[:1] in "+-*":        # "<position> <Ir>"
+                parts = line.split()
+                if len(parts) > 1:
+                    key = (cur["fn"], cur["ob"])
+                    costs[key] = costs.get(key, 0) + int(parts[1])
+            elif line.startswith("calls="):
+                call_cost_next = True
+            else:
+                kind, eq, value = line.partition("=")
+                if eq and kind in _NAMED:
+                    name = _resolve(names[_NAMED[kind]], value.strip())
+                    if kind in cur:                            # ob=, fn=: the new context
+                        cur[kind] = name
+    return costs
+
+
+def _resolve(table, value):
+    """A name of the compressed format: "(7) name" defines id 7, "(7)" refers back to it."""
+    m = _NAME_ID.match(value)
+    if not m:
+        return value
+    if m.group(2) is not None:
+        table[m.group(1)] = m.group(2)
+    return table.get(m.group(1), m.group(1))
 
 
 def per_op(wid, impl, n, workdir):
@@ -123,9 +165,8 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--keep", metavar="DIR", help="keep the callgrind.out files in DIR")
     args = p.parse_args(argv)
-    for tool in ("valgrind", "callgrind_annotate"):
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} is not on PATH")
+    if not shutil.which("valgrind"):
+        raise SystemExit("valgrind is not on PATH")
     workdir = args.keep or tempfile.mkdtemp(prefix="chanemu-callgrind-")
     os.makedirs(workdir, exist_ok=True)
     try:

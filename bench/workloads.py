@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The cross-library workloads W1-W6 (shared bench/WORKLOADS.md) alone, on every library.
+"""The cross-library workloads W1-W6 (defined in bench/README.md) alone, on every library.
 
 ``python bench/workloads.py [options]`` is ``python -m chanemu bench --only workloads [options]``
 (an --only of your own replaces it). The workloads themselves live in chanemu/_bench/workloads.py

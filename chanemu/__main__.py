@@ -4,7 +4,7 @@
                           FILE [ARGS...]
     python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
                                 [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
-                                [--pprof ADDR] [--plot FILE]
+                                [--brief] [--pprof ADDR] [--plot FILE]
     python -m chanemu bench [--quick] [--json] [--plot FILE] [--load FILE]
                             [--impl c|python|both|none] [--peers LIST|none] [--only ITEMS]
 """
@@ -54,53 +54,11 @@ def _parser():
     sub.required = True
 
     _add_run(sub)
+    from . import leakdemo
     demo = sub.add_parser(
         "leak-demo", help="run the goroutine-leak article's program and watch it leak",
-        description="Runs the article's program on the emulated runtime: a channel of capacity 5 "
-                    "whose receiver returned at once, and a heartbeat loop that starts a goroutine "
-                    "each tick to print runtime.NumGoroutine() and send on the channel. Prints the "
-                    "goroutine count and the channel's hchan as the leak grows (after every "
-                    "heartbeat, or once per stretch of clock time in a long run), then the "
-                    "grouped goroutine profile (chanemu.pprof), the first goroutines of the "
-                    "dump, the channel (chanemu.inspect) and the detectors' verdicts: "
-                    "chanemu.leak.Watch, which samples the profile while the program runs, and "
-                    "Go 1.26's goroutineleak profile.")
-    variant = demo.add_mutually_exclusive_group()
-    variant.add_argument("--fixed", action="store_true",
-                         help="apply the article's fix: don't send when flag is false")
-    variant.add_argument("--fixed-ctx", action="store_true",
-                         help="the fix a Go engineer would write today: the receiver and the "
-                              "heartbeat senders select on ctx.Done(); cancelling the context at "
-                              "the end releases every blocked sender")
-    demo.add_argument("--clock", choices=("real", "virtual"), default="real",
-                      help="real: heartbeats take wall time; virtual: a fake clock (Go's "
-                           "synctest) that jumps to the next timer, so --duration 24h runs a day "
-                           "of heartbeats in seconds (default: real)")
-    length = demo.add_mutually_exclusive_group()
-    length.add_argument("--duration", type=_duration, metavar="D",
-                        help="how long the program runs, in clock time, as Go writes durations: "
-                             "24h, 1h, 90s, 500ms (default: 6s on the real clock, 1h on the "
-                             "virtual one)")
-    length.add_argument("--heartbeats", type=_positive_int, metavar="N",
-                        help="number of heartbeats instead of a duration")
-    wait = demo.add_mutually_exclusive_group()
-    wait.add_argument("--every-ms", type=_nonnegative_float, default=500.0, metavar="MS",
-                      help="the heartbeat's time.Sleep, in milliseconds of clock time (default: "
-                           "500, the article's)")
-    wait.add_argument("--no-wait", action="store_true",
-                      help="no sleep between heartbeats (same as --every-ms 0; give "
-                           "--heartbeats, default 12)")
-
-    demo.add_argument("--pprof", metavar="ADDR",
-                      help="serve chanemu.pprof's debug endpoints (/debug/pprof/, "
-                           "/debug/chanemu/chans) on ADDR, e.g. 127.0.0.1:6060, while the "
-                           "program runs (best with the real clock)")
-    demo.add_argument("--plot", metavar="FILE",
-                      help="write a PNG of the goroutine count and the process's RSS over clock "
-                           "time, this program beside the leaking one (the leak: beside the "
-                           "fixed one), which runs meanwhile in a subprocess; needs matplotlib "
-                           "(pip install 'chanemu[plot]')")
-    demo.add_argument("--timeline-out", metavar="FILE", help=argparse.SUPPRESS)
+        description=leakdemo.cli.DESCRIPTION)
+    leakdemo.cli.add_arguments(demo, _duration, _positive_int, _nonnegative_float)
 
     from . import _bench
     bench = sub.add_parser(
@@ -161,19 +119,7 @@ def main(argv=None):
         return _gorun.run_file(args.file, args.args, opts)
     if args.command == "leak-demo":
         from . import leakdemo
-        every = 0.0 if args.no_wait else args.every_ms / 1000
-        duration = args.duration
-        if duration is None and args.heartbeats is None and every > 0:
-            duration = 3600.0 if args.clock == "virtual" else 6.0
-        if duration is not None and every <= 0:
-            _parser().error("leak-demo: --duration needs a heartbeat interval (not --no-wait or "
-                            "--every-ms 0): give --heartbeats")
-        variant = "ctx" if args.fixed_ctx else "fixed" if args.fixed else "leak"
-        if args.plot is not None and not args.plot.strip():
-            _parser().error("leak-demo: --plot needs a file name")
-        return leakdemo.main(heartbeats=args.heartbeats, every=every, variant=variant,
-                             clock=args.clock, duration=duration, pprof=args.pprof,
-                             plot=args.plot, timeline_out=args.timeline_out)
+        return leakdemo.cli.run_cli(args, _parser().error)
     if args.command == "bench":
         from . import _bench
         return _bench.run_cli(args)

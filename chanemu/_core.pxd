@@ -12,7 +12,7 @@ cdef struct sudog:
     sudog* next
     sudog* prev
     PyObject* elem         # owned: a sender's value, or the value handed to a receiver
-    int64_t releasetime
+    int64_t releasetime    # Go's block-profile stamp: always 0, there is no block profile
     bint isSelect          # g is in a select: g.selectDone must be won to wake it
     bint success           # woken by a delivered value (True) or by close (False)
     sudog* waitlink        # g.waiting list, in lock order

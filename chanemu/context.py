@@ -1,8 +1,9 @@
 """chanemu.context: Go's context package for the emulated runtime.
 
-A Context carries a deadline, a cancellation signal and request-scoped values down a tree of
-goroutines. ``background()`` (and ``todo()``) is the root: never canceled, no deadline, no values,
-and its ``done()`` is the nil channel, as Go's ``Done()`` returns nil. Derived contexts:
+A Context hands a deadline, a way to cancel, and values for one request to every goroutine in
+the tree of work it started. ``background()`` (and ``todo()``) is the root: never canceled, no
+deadline, no values, and its ``done()`` is the nil channel, as Go's ``Done()`` returns nil.
+Derived contexts:
 
 - ``with_cancel(parent) -> (ctx, cancel)``: ``cancel()`` closes ``ctx.done()``; ``ctx.err()`` is
   then a ``Canceled`` ("context canceled").
@@ -106,7 +107,7 @@ def _name(c):
 
 
 class _EmptyCtx(Context):
-    """emptyCtx: never canceled, no values, no deadline."""
+    """emptyCtx: the root. Nothing cancels it; it holds no value and no deadline."""
     __slots__ = ()
 
 
@@ -144,7 +145,7 @@ _CANCEL_CTX_KEY = object()
 
 
 class _CancelCtx(Context):
-    """cancelCtx: can be canceled; canceling it cancels its children."""
+    """cancelCtx: cancel() closes its done channel and cancels every context derived from it."""
     __slots__ = ("_parent", "_done", "_done_ro", "_children", "_err", "_cause")
 
     def __init__(self, parent):
@@ -178,14 +179,14 @@ class _CancelCtx(Context):
         return self._err
 
     def _propagate(self, parent):
-        """propagateCancel: arrange for this context to be canceled when parent is."""
+        """propagateCancel: tie this context to parent, so that parent's cancel reaches it."""
         if type(parent) in _ROOTS:
             return                # the usual parent, known at once never to be canceled
         done = parent.done()
         if _never_done(done):
             return                # parent is never canceled
         if done.try_recv() is not None:
-            # parent is already canceled
+            # the parent is done already: cancel this child right away
             self._cancel(False, parent.err(), cause(parent))
             return
         p = _parent_cancel_ctx(parent)
@@ -264,7 +265,7 @@ class _TimerCtx(_CancelCtx):
     def _cancel(self, remove_from_parent, err, cause_):
         super()._cancel(False, err, cause_)
         if remove_from_parent:
-            # Remove this timerCtx from its parent cancelCtx's children.
+            # timerCtx.cancel: unlink from the parent's children set when asked to.
             _remove_child(self._parent, self)
         t = self._timer
         if t is not None:
@@ -330,7 +331,7 @@ class _WithoutCancelCtx(Context):
 
 
 class _AfterFuncCtx(_CancelCtx):
-    """afterFuncCtx: runs f in its own goroutine when the parent is canceled."""
+    """afterFuncCtx: once the parent is done, starts a goroutine that calls f."""
     __slots__ = ("_f", "_once")
 
     def __init__(self, parent, f):
@@ -360,7 +361,7 @@ def _value(c, key):
             c = c._parent
         elif isinstance(c, _WithoutCancelCtx):
             if key is _CANCEL_CTX_KEY:
-                return None       # this implements Cause(ctx) == nil for a WithoutCancel ctx
+                return None       # a WithoutCancel ctx has no cause: Cause(ctx) is None
             c = c._parent
         elif isinstance(c, _EmptyCtx):
             return None
@@ -447,7 +448,7 @@ def with_deadline_cause(parent, d, cause):
 def _with_deadline(rt, parent, d, when, cause_):
     cur, ok = parent.deadline()
     if ok and _time._ns_of(rt, cur) < when:
-        # The current deadline is already sooner than the new one.
+        # WithDeadline: the parent ends first, so a plain cancel context is enough.
         return with_cancel(parent)
     if not isinstance(d, _time.Time):
         d = _time._time_at(rt, when)

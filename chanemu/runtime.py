@@ -8,7 +8,7 @@ import chanemu
 from . import _traceback
 from ._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 
-# Go-equivalent sizes on amd64 (shared/reference/go-runtime-notes.md 1.2; Go 1.25/1.26)
+# Go-equivalent sizes on amd64 (unsafe.Sizeof of runtime.g, sudog and hchan; Go 1.25/1.26)
 STACK_MIN = 2048          # stackMin: a goroutine's smallest stack
 SIZEOF_G = 448
 SIZEOF_SUDOG = 104        # size class 112 with Go 1.26's maybeTraceablePtr fields

@@ -36,6 +36,28 @@ def _fatal(msg):
     return FatalError(msg, dump)
 
 
+def _wait_on(waiters, reason, obj, *, then_park=None, handed=None):
+    """Queue the calling goroutine on ``waiters`` and park it (wait reason ``reason``, waiting on
+    the sync object ``obj``) until someone pops it and readies it. ``then_park`` runs between the
+    queueing and the park (Cond.Wait unlocks L there). If the park is thrown out of (a fatal
+    error, the program's end), the goroutine leaves the queue; if it was already popped (woken,
+    and maybe handed something), ``handed(gp)`` runs instead. The exception goes on."""
+    impl = chanemu._impl
+    gp = impl.getg()
+    waiters.append(gp)
+    if then_park is not None:
+        then_park()
+    try:
+        impl.park(reason, obj)
+    except BaseException:
+        try:
+            waiters.remove(gp)
+        except ValueError:
+            if handed is not None:
+                handed(gp)
+        raise
+
+
 class _Sema:
     """A runtime semaphore (sema.go's semacquire/semrelease) for one address: a count and a FIFO
     of parked goroutines. ``release`` hands the unit straight to the first waiter, if any."""
@@ -51,20 +73,13 @@ class _Sema:
         if self.count > 0:
             self.count -= 1
             return
-        impl = chanemu._impl
-        gp = impl.getg()
-        self.waiters.append(gp)
-        try:
-            impl.park(reason, obj)
-        except BaseException:
-            # Thrown out of the wait (a fatal error, or the program's end): if the unit was already
-            # handed to us, give it back.
-            try:
-                self.waiters.remove(gp)
-            except ValueError:
-                if not gp.runtime.dead:      # at the program's end nobody needs it any more
-                    self.release()
-            raise
+        _wait_on(self.waiters, reason, obj, handed=self._give_back)
+
+    def _give_back(self, gp):
+        """Thrown out of the wait with the unit already handed to us: release it again (at the
+        program's end nobody needs it any more)."""
+        if not gp.runtime.dead:
+            self.release()
 
     def release(self):
         if self.waiters:
@@ -128,17 +143,7 @@ class WaitGroup:
         """WaitGroup.Wait: block until the counter is zero (at once if it is)."""
         if self._n == 0:
             return
-        impl = chanemu._impl
-        gp = impl.getg()
-        self._waiters.append(gp)
-        try:
-            impl.park("sync.WaitGroup.Wait", self)
-        except BaseException:
-            try:
-                self._waiters.remove(gp)
-            except ValueError:
-                pass
-            raise
+        _wait_on(self._waiters, "sync.WaitGroup.Wait", self)
 
     def go(self, f, *args, **kwargs):
         """WaitGroup.Go (Go 1.25): run f(*args, **kwargs) in a new goroutine counted by the group.
@@ -241,7 +246,7 @@ class RWMutex(Locker):
         """RWMutex.RLock."""
         self._reader_count += 1
         if self._reader_count < 0:
-            # A writer is pending, wait for it.
+            # RWMutex.RLock: a writer holds or awaits the lock; queue behind it.
             self._reader_sem.acquire("sync.RWMutex.RLock", self)
 
     def try_rlock(self):
@@ -258,22 +263,22 @@ class RWMutex(Locker):
             if r + 1 == 0 or r + 1 == -_RWMUTEX_MAX_READERS:
                 raise _fatal("sync: RUnlock of unlocked RWMutex")
             self._reader_count = r
-            # A writer is pending.
+            # RWMutex.RUnlock: a writer is waiting on the readers still inside.
             self._reader_wait -= 1
             if self._reader_wait == 0:
-                # The last reader unblocks the writer.
+                # Whoever leaves last lets that writer in.
                 self._writer_sem.release()
             return
         self._reader_count = r
 
     def lock(self):
         """RWMutex.Lock."""
-        # First, resolve competition with other writers.
+        # RWMutex.Lock: writers take turns through the inner mutex;
         self._w.lock()
-        # Announce to readers there is a pending writer.
+        # a negative reader count tells new readers that a writer is waiting.
         r = self._reader_count
         self._reader_count -= _RWMUTEX_MAX_READERS
-        # Wait for active readers.
+        # Readers already inside must leave before the writer enters.
         if r != 0:
             self._reader_wait += r
             if self._reader_wait != 0:
@@ -294,12 +299,12 @@ class RWMutex(Locker):
         r = self._reader_count + _RWMUTEX_MAX_READERS
         if r >= _RWMUTEX_MAX_READERS:
             raise _fatal("sync: Unlock of unlocked RWMutex")
-        # Announce to readers there is no active writer.
+        # Put the reader count back above zero: readers may enter again.
         self._reader_count = r
-        # Unblock blocked readers, if any.
+        # Let in the readers that queued while we wrote.
         for _ in range(r):
             self._reader_sem.release()
-        # Allow other writers to proceed.
+        # Then the next writer may take the inner mutex.
         self._w.unlock()
 
     def rlocker(self):
@@ -347,22 +352,12 @@ class Cond:
 
     def wait(self):
         """Cond.Wait."""
-        impl = chanemu._impl
-        gp = impl.getg()
-        self._waiters.append(gp)          # runtime_notifyListAdd
-        self.L.unlock()
-        try:
-            impl.park("sync.Cond.Wait", self)
-        except BaseException:
-            try:
-                self._waiters.remove(gp)
-            except ValueError:
-                pass
-            raise
+        # runtime_notifyListAdd, unlock L, then park: a signal between the two is not lost
+        _wait_on(self._waiters, "sync.Cond.Wait", self, then_park=self.L.unlock)
         self.L.lock()
 
     def signal(self):
-        """Cond.Signal: wake one waiting goroutine, if there is one."""
+        """Cond.Signal: ready the goroutine that has waited longest (none waiting: no-op)."""
         if self._waiters:
             chanemu._impl.ready(self._waiters.popleft())
 

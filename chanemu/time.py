@@ -221,7 +221,7 @@ def _goroutine_ready(arg, now):
 
 
 def sleep(d):
-    """time.Sleep: park the calling goroutine (wait reason ``"sleep"``) for at least d seconds.
+    """time.Sleep: the caller parks (wait reason ``"sleep"``) until d seconds have passed.
 
     A duration of zero or less returns at once, without yielding, as in Go. On the virtual clock
     the sleep takes no wall time: the clock jumps once every goroutine is blocked.
@@ -300,10 +300,10 @@ class Timer:
         return self._f is None and self.c.try_recv() is not None
 
     def stop(self):
-        """Timer.Stop: prevent the timer from firing.
+        """Timer.Stop: the timer will not fire after this.
 
-        Returns True if the call stops the timer, False if it had already expired (and its value
-        was received, or its function started) or been stopped. As in Go 1.23+, a value that was
+        True when this call is what kept it from firing; False when it had fired already (its
+        value received, or its function started) or had been stopped before. As in Go 1.23+, a value that was
         sent but not yet received is discarded, and that counts as stopping the timer: True.
         """
         pending = self._rt.stoptimer(self._t)

@@ -1,15 +1,15 @@
 # Go channels: the C twin of chanemu/_pycore/chan.py, to hold beside runtime/chan.go.
 #
 # Invariants:
-#  At least one of c.sendq and c.recvq is empty,
-#  except for the case of an unbuffered channel with a single goroutine
-#  blocked on it for both sending and receiving using a select statement,
-#  in which case the length of c.sendq and c.recvq is limited only by the
-#  size of the select statement.
+#  (chan.go's hchan invariants, as this port keeps them.) recvq and sendq are never
+#  both non-empty, with one exception: a select may put one goroutine on both queues
+#  of one unbuffered channel (a send case and a receive case on it), and then each
+#  queue holds at most as many sudogs as that select has cases on the channel, so
+#  neither grows without bound.
 #
-# For buffered channels, also:
-#  c.qcount > 0 implies that c.recvq is empty.
-#  c.qcount < c.dataqsiz implies that c.sendq is empty.
+# A buffered channel adds two more:
+#  while the buffer holds a value (qcount > 0), no receiver waits in recvq;
+#  while the buffer has a free slot (qcount < dataqsiz), no sender waits in sendq.
 #
 # There is no lock: one runtime runs one goroutine at a time and switches only inside gopark, so
 # every function below runs atomically with respect to the other goroutines of its runtime.
@@ -50,9 +50,9 @@ cdef inline sudog* dequeue(waitq* q) noexcept:
             q.first = y
             sgp.next = NULL  # mark as removed (see dequeueSudoG)
 
-        # If a goroutine was put on this queue because of a select, another case of that select
-        # may already have won it (selectDone): skip its sudog; the select's pass 3 removes the
-        # rest of its sudogs.
+        # A sudog queued by a select whose goroutine another case already claimed (selectDone)
+        # is stale: pass over it here; that select's pass 3 unlinks the rest of its
+        # sudogs.
         if sgp.isSelect:
             if (<Goroutine>sgp.g).selectDone != 0:
                 continue
@@ -83,8 +83,8 @@ cdef inline void dequeueSudoG(waitq* q, sudog* sgp) noexcept:
         q.first = y
         sgp.next = NULL
         return
-    # x==y==nil. Either sgp is the only element in the queue,
-    # or it has already been removed. Use q.first to disambiguate.
+    # No neighbour on either side (dequeueSudoG's last case): sgp is alone in the queue,
+    # or it was taken off already; only q.first tells which of the two.
     if q.first == sgp:
         q.first = NULL
         q.last = NULL
@@ -133,14 +133,14 @@ cdef inline void chanbuf_put(Chan c, Py_ssize_t i, object v) noexcept:
 
 
 cdef inline bint full(Chan c) noexcept:
-    """full reports whether a send on c would block (that is, the channel is full)."""
+    """full: a send on c cannot complete now (no parked receiver, or no free slot)."""
     if c.dataqsiz == 0:
         return c.recvq.first == NULL
     return c.qcount == c.dataqsiz
 
 
 cdef inline bint empty(Chan c) noexcept:
-    """empty reports whether a read from c would block (that is, the channel is empty)."""
+    """empty: a receive on c cannot complete now (no parked sender, or nothing buffered)."""
     if c.dataqsiz == 0:
         return c.sendq.first == NULL
     return c.qcount == 0
@@ -152,16 +152,13 @@ cdef class Chan:
     """A Go channel: ``make(chan T, size)``. The struct's fields are Go's hchan.
 
     Send, receive and close follow runtime/chan.go step by step; ``ch.hchan`` is a live
-    read-only view of the struct.
+    read-only view of the struct. It is freed only with both queues empty: every queued sudog
+    holds a reference to its channel (sudog.c).
     """
 
     def __init__(self, size=0, elemtype=None):
         makechan(self, elemtype, size)
 
-    def __dealloc__(self):
-        # A channel is kept alive by the sudogs queued on it (sudog.c owns it), so both queues
-        # are empty here.
-        pass
 
     # -- Go operations ----------------------------------------------------------------------
     def send(self, v):
@@ -553,7 +550,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     if c.buf is None and ep is not EMPTY:
         check_elem(c, ep)
 
-    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    # chansend/chanrecv's early exit: a non-blocking call that cannot proceed returns at once.
     if not block and c.closed == 0 and full(c):
         return 0
 
@@ -562,13 +559,13 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
 
     sg = dequeue(&c.recvq)
     if sg != NULL:
-        # Found a waiting receiver. We pass the value we want to send
-        # directly to the receiver, bypassing the channel buffer (if any).
+        # chansend step 1: a receiver is parked. The value goes straight into its sudog,
+        # never through the buffer, even when the channel has one.
         send(c, sg, ep)
         return 1
 
     if c.qcount < c.dataqsiz:
-        # Space is available in the channel buffer. Enqueue the element to send.
+        # chansend step 2: the buffer has room; store the value at sendx and advance it.
         chanbuf_put(c, c.sendx, ep)
         c.sendx += 1
         if c.sendx == c.dataqsiz:
@@ -580,12 +577,11 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     if not block:
         return 0
 
-    # Block on the channel. Some receiver will complete our operation for us.
+    # chansend step 3: park on sendq; a later receiver takes the value and wakes us.
     rt = getrt()
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     Py_INCREF(ep)
     mysg.elem = <PyObject*>ep
     mysg.waitlink = NULL
@@ -602,7 +598,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
         abandon(rt, gp, &c.sendq, mysg)
         raise
 
-    # someone woke us up.
+    # back from gopark: a receiver or closechan woke us
     if mysg != gp.waiting:
         throw("G waiting list is corrupted")
     gp.waiting = NULL
@@ -649,25 +645,23 @@ cdef int abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) except -1:
 
 
 cdef inline int send(Chan c, sudog* sg, object ep) except -1:
-    """send processes a send operation on an empty channel c.
-    The value ep sent by the sender is handed to the receiver sg, which is then woken up to go
-    on its merry way. sg must already be dequeued from c. Buffer indices are untouched."""
+    """send: chansend's hand-off to a receiver already parked on c (so the buffer is empty).
+    The receiver parked in sg gets ep in its sudog (Go's sendDirect) and goready makes it
+    runnable. The caller took sg off c's queue already; sendx and recvx do not move."""
     cdef Goroutine gp = <Goroutine>sg.g
     Py_INCREF(ep)
     Py_XDECREF(sg.elem)
     sg.elem = <PyObject*>ep      # sendDirect: the receiver reads it from its sudog
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = gp.rt.nanotime()
     goready(gp)
     debug_check(c)
     return 0
 
 
 cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
-    """Receive on c and return the value; *received is False for a closed channel's zero value.
-    If block is False and no elements are available, *selected is False (if given)."""
+    """chanrecv: receive on c and return the value; *received is False when the value is the
+    zero value of a closed channel. A non-blocking call that finds nothing sets *selected False."""
     cdef Runtime rt
     cdef Goroutine gp
     cdef sudog* sg
@@ -682,32 +676,32 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
         park_forever(waitReasonChanReceiveNilChan)
     chancheck(c)
 
-    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    # chansend/chanrecv's early exit: a non-blocking call that cannot proceed returns at once.
     if not block and empty(c):
         if c.closed == 0:
             selected[0] = False
             return c.zero
-        # The channel is irreversibly closed. Nothing can have arrived since: one goroutine runs
-        # at a time. It is closed and empty: the zero value, not received.
+        # Closed and empty here, and with one goroutine running at a time nothing can arrive
+        # before we return: the zero value, not received.
         return c.zero
 
     if c.closed != 0:
         if c.qcount == 0:
             return c.zero
-        # The channel has been closed, but the channel's buffer have data.
+        # Closed, but values are still buffered: fall through and drain them first.
     else:
-        # Just found waiting sender with not closed.
+        # chanrecv step 1 (open channel): is a sender parked on sendq?
         sg = dequeue(&c.sendq)
         if sg != NULL:
-            # Found a waiting sender. If buffer is size 0, receive value
-            # directly from sender. Otherwise, receive from head of queue
-            # and add sender's value to the tail of the queue (both map to
-            # the same buffer slot because the queue is full).
+            # Yes. Unbuffered: take its value from its sudog. Buffered: the buffer must be
+            # full, so take the oldest buffered value and put the sender's value in the slot
+            # just freed, which is the tail of the ring (recvx and sendx coincide
+            # when the ring is full). recv does both.
             received[0] = True
             return recv(c, sg)
 
     if c.qcount > 0:
-        # Receive directly from queue
+        # chanrecv step 2: take the oldest buffered value
         v = chanbuf_take(c, c.recvx)
         c.recvx += 1
         if c.recvx == c.dataqsiz:
@@ -721,12 +715,11 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
         selected[0] = False
         return c.zero
 
-    # no sender available: block on this channel.
+    # chanrecv step 3: nothing to take; park on recvq until a sender or close wakes us.
     rt = getrt()
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     mysg.elem = NULL
     mysg.waitlink = NULL
     gp.waiting = mysg
@@ -742,7 +735,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
         abandon(rt, gp, &c.recvq, mysg)
         raise
 
-    # someone woke us up
+    # back from gopark: a sender or closechan has filled in our sudog
     if mysg != gp.waiting:
         throw("G waiting list is corrupted")
     gp.waiting = NULL
@@ -761,16 +754,16 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
 
 
 cdef inline object recv(Chan c, sudog* sg):
-    """recv processes a receive operation on a full channel c.
-    There are 2 parts:
-     1. The value sent by the sender sg is put into the channel
-        and the sender is woken up to go on its merry way.
-     2. The value received by the receiver (the current G) is returned.
-    For synchronous channels, both values are the same.
-    For asynchronous channels, the receiver gets its data from
-    the channel buffer and the sender's data is put in the
-    channel buffer.
-    sg must already be dequeued from c."""
+    """recv: chanrecv's take-over from a sender parked on c (a buffer, if any, is full).
+    It does two things:
+     1. the parked sender sg hands its value over (into the buffer or to us)
+        and goready makes it runnable again;
+     2. the value the current goroutine receives is returned.
+    Unbuffered channel: what the sender hands over is what we return.
+    Buffered channel: we return the oldest buffered value, and the
+    sender's value takes its place at the tail of the
+    ring.
+    The caller took sg off c's queue already."""
     cdef Goroutine gp = <Goroutine>sg.g
     cdef PyObject* old
     if c.dataqsiz == 0:
@@ -783,10 +776,10 @@ cdef inline object recv(Chan c, sudog* sg):
             c.recvx = 0
         c.sendx = c.recvx
     else:
-        # Queue is full. Take the item at the
-        # head of the queue. Make the sender enqueue
-        # its item at the tail of the queue. Since the
-        # queue is full, those are both the same slot.
+        # The ring is full, so the slot we read from (recvx)
+        # is also the one the sender would write next:
+        # swap the sender's value into it and step both
+        # indices together.
         old = LIST_GET(<PyObject*>c.buf, c.recvx)
         LIST_SET(<PyObject*>c.buf, c.recvx, sg.elem)     # the slot takes the sudog's reference
         v = steal(old)
@@ -797,8 +790,6 @@ cdef inline object recv(Chan c, sudog* sg):
     sg.elem = NULL
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = gp.rt.nanotime()
     goready(gp)
     debug_check(c)
     return v
@@ -816,20 +807,18 @@ cdef int closechan(Chan c) except -1:
     glist = []
     dropped = []
 
-    # release all readers
+    # closechan: wake every parked receiver; each gets the zero value, not received
     while True:
         sg = dequeue(&c.recvq)
         if sg == NULL:
             break
         Py_CLEAR(sg.elem)       # the receiver gets the zero value
         gp = <Goroutine>sg.g
-        if sg.releasetime != 0:
-            sg.releasetime = gp.rt.nanotime()
         gp.param = sg
         sg.success = False
         glist.append(gp)
 
-    # release all writers (they will panic)
+    # closechan: wake every parked sender; each raises the send-on-closed panic
     while True:
         sg = dequeue(&c.sendq)
         if sg == NULL:
@@ -840,13 +829,11 @@ cdef int closechan(Chan c) except -1:
             dropped.append(steal(sg.elem))
             sg.elem = NULL
         gp = <Goroutine>sg.g
-        if sg.releasetime != 0:
-            sg.releasetime = gp.rt.nanotime()
         gp.param = sg
         sg.success = False
         glist.append(gp)
 
-    # Ready all Gs now that we've dropped the channel lock (gList is a stack: last in, first out).
+    # closechan's last step: make every woken G runnable (glist pops last in, first out).
     while glist:
         goready(glist.pop())
     debug_check(c)

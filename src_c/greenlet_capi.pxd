@@ -13,11 +13,5 @@ cdef extern from "greenlet.h":
     PyGreenlet* PyGreenlet_GetCurrent()
     # g.throw(typ, val, tb): a new reference, or NULL with an exception set
     object PyGreenlet_Throw(PyGreenlet* g, PyObject* typ, PyObject* val, PyObject* tb)
-    # greenlet.greenlet(run, parent): a new reference
-    PyGreenlet* PyGreenlet_New(PyObject* run, PyGreenlet* parent)
-    # g.parent = nparent: 0, or -1 with an exception set
-    int PyGreenlet_SetParent(PyGreenlet* g, PyGreenlet* nparent)
     int PyGreenlet_STARTED(PyGreenlet* g)
-    int PyGreenlet_ACTIVE(PyGreenlet* g)
-    PyObject* PyExc_GreenletExit
     void PyGreenlet_Import()

@@ -2,7 +2,8 @@
 #
 # Mirrors the parts of runtime/proc.go that channels need: the G registry (allgs), a FIFO run
 # queue with runnext, gopark/goready, newproc/goexit0 with a free list of finished goroutines'
-# greenlets (gfput/gfget), acquireSudog/releaseSudog with Go's per-P cache, and checkdead.
+# greenlets (gfput_current/gfget), acquireSudog/releaseSudog with Go's per-P cache, and checkdead's
+# deadlock report (findrunnable delivers it when nothing can run).
 #
 # Invariants (Runtime.check_invariants):
 #   Exactly one G is _Grunning: curg. Every G in runnext, runq or globrunq is _Grunnable, and every
@@ -300,7 +301,7 @@ cdef class Runtime:
         return self.runqputslow(gp)
 
     cdef int runqputslow(self, Goroutine gp) except -1:
-        """Put gp and a batch of work from the local run queue on the global queue."""
+        """runqputslow: the local queue is full; move gp and half of it to the global queue."""
         cdef Py_ssize_t i
         for i in range(LOCAL_RUNQ_CAP // 2):
             gq_put(&self.globrunq, <Goroutine>gq_get(&self.runq))
@@ -325,7 +326,7 @@ cdef class Runtime:
         from the global queue. Go also reads the global queue first on every 61st schedule
         (p.schedtick%61), for fairness under preemption; that is left out here, because it
         would let a goroutine that yielded resume before goroutines that were runnable when it
-        yielded, and runtime.gosched() promises (API.md) that they all run first."""
+        yielded, and runtime.gosched() promises (README.md) that they all run first."""
         cdef Goroutine gp = self.runnext
         if gp is not None:
             self.runnext = None
@@ -354,14 +355,14 @@ cdef class Runtime:
     cdef sudog* acquireSudog(self) except NULL:
         cdef sudog* s
         if self.nsudogcache == 0:
-            # First, try to grab a batch from central cache.
+            # acquireSudog: an empty per-runtime cache refills from the shared list first,
             while self.nsudogcache < SUDOG_CACHE_CAP // 2 and self.central != NULL:
                 s = self.central
                 self.central = s.next
                 s.next = NULL
                 self.sudogcache[self.nsudogcache] = s
                 self.nsudogcache += 1
-            # If the central cache is empty, allocate a new one.
+            # and only if that is empty too does a fresh sudog get allocated.
             if self.nsudogcache == 0:
                 s = <sudog*>PyMem_Malloc(sizeof(sudog))
                 if s == NULL:
@@ -373,7 +374,7 @@ cdef class Runtime:
         self.nsudogcache -= 1
         s = self.sudogcache[self.nsudogcache]
         if s.elem != NULL:
-            throw("acquireSudog: found s.elem != nil in cache")
+            throw("acquireSudog: cached sudog still holds a value")
         return s
 
     cdef int releaseSudog(self, sudog* s) except -1:
@@ -381,22 +382,22 @@ cdef class Runtime:
         cdef sudog* last
         cdef sudog* p
         if s.elem != NULL:
-            throw("runtime: sudog with non-nil elem")
+            throw("releaseSudog: sudog still holds a value")
         if s.isSelect:
-            throw("runtime: sudog with non-false isSelect")
+            throw("releaseSudog: sudog still marked as a select case")
         if s.next != NULL:
-            throw("runtime: sudog with non-nil next")
+            throw("releaseSudog: sudog still linked (next)")
         if s.prev != NULL:
-            throw("runtime: sudog with non-nil prev")
+            throw("releaseSudog: sudog still linked (prev)")
         if s.waitlink != NULL:
-            throw("runtime: sudog with non-nil waitlink")
+            throw("releaseSudog: sudog still on a waiting list")
         if s.c != NULL:
-            throw("runtime: sudog with non-nil c")
+            throw("releaseSudog: sudog still names a channel")
         if self.curg is not None and self.curg.param != NULL:
-            throw("runtime: releaseSudog with non-nil gp.param")
+            throw("releaseSudog: current goroutine's param is still set")
         s.g = NULL
         if self.nsudogcache == SUDOG_CACHE_CAP:
-            # Transfer half of local cache to the central cache.
+            # releaseSudog: a full per-runtime cache moves half its sudogs to the shared list.
             first = last = NULL
             while self.nsudogcache > SUDOG_CACHE_CAP // 2:
                 self.nsudogcache -= 1
@@ -945,8 +946,8 @@ def go(fn, *args, **kwargs):
 
 
 def gosched():
-    """runtime.Gosched: the caller goes on the global run queue, which one P reads when its
-    local queue is empty (or every 61st schedule): everything runnable now runs first."""
+    """runtime.Gosched: the caller goes on the global run queue, which is read only when the
+    local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first."""
     cdef Runtime rt = getrt()
     cdef Goroutine gp = rt.curg
     if rt.runnext is None and rt.runq.size == 0 and rt.globrunq.size == 0:

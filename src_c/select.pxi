@@ -145,10 +145,10 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     cdef Goroutine gp
     cdef bint caseSuccess
 
-    # generate permuted order
+    # selectgo: shuffle the cases into pollorder
     for i in range(ncases):
         cas = case_at(scases, i)
-        # Omit cases without channels from the poll and lock orders.
+        # A nil channel can never be ready: leave its case out of both orders.
         if cas.c.isnil:
             continue
         chancheck(cas.c)
@@ -157,10 +157,10 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         pollorder[j] = i
         norder += 1
 
-    # sort the cases by Hchan address to get the locking order.
+    # selectgo: order the cases by channel identity into lockorder.
     heapsort_lockorder(scases, pollorder, lockorder, norder)
 
-    # pass 1 - look for something already waiting
+    # selectgo pass 1: in pollorder, find a case that can proceed right now.
     for i in range(norder):
         casi = pollorder[i]
         cas = case_at(scases, casi)
@@ -168,11 +168,11 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         if cas.kind == caseRecv:
             sg = dequeue(&c.sendq)
             if sg != NULL:
-                # can receive from sleeping sender
+                # a sender is parked: take its value
                 v = recv(c, sg)
                 return (casi, v, True)
             if c.qcount > 0:
-                # can receive from buffer
+                # a buffered value is waiting
                 v = chanbuf_take(c, c.recvx)
                 c.recvx += 1
                 if c.recvx == c.dataqsiz:
@@ -181,19 +181,19 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 debug_check(c)
                 return (casi, v, True)
             if c.closed != 0:
-                # read at end of closed channel
+                # closed and drained: zero value, not received
                 return (casi, c.zero, False)
         else:
             if c.closed != 0:
-                # send on closed channel
+                # sending to a closed channel panics
                 raise Panic(E_SEND_CLOSED)
             sg = dequeue(&c.recvq)
             if sg != NULL:
-                # can send to a sleeping receiver
+                # a receiver is parked: hand it our value
                 send(c, sg, cas.elem)
                 return (casi, None, False)
             if c.qcount < c.dataqsiz:
-                # can send to buffer
+                # the buffer has a free slot
                 chanbuf_put(c, c.sendx, cas.elem)
                 c.sendx += 1
                 if c.sendx == c.dataqsiz:
@@ -205,7 +205,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     if not block:
         return (-1, None, False)
 
-    # pass 2 - enqueue on all chans
+    # selectgo pass 2: nothing ready; queue one sudog on every case's channel.
     check_current(rt)
     gp = rt.curg
     if gp.waiting != NULL:
@@ -218,17 +218,16 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         sg = rt.acquireSudog()
         sg.g = <PyObject*>gp
         sg.isSelect = True
-        # No stack splits between assigning elem and enqueuing
-        # sg on gp.waiting where copystack can find it.
+        # Go must set elem and link sg into gp.waiting with no stack growth in between;
+        # greenlets never move a stack, so here it is just the order Go uses.
         if cas.kind == caseSend:
             Py_INCREF(cas.elem)
             sg.elem = <PyObject*>cas.elem
         else:
             sg.elem = NULL
-        sg.releasetime = 0
         Py_INCREF(c)
         sg.c = <PyObject*>c
-        # Construct waiting list in lock order.
+        # gp.waiting links our sudogs in lockorder, the order pass 3 walks them.
         if last == NULL:
             gp.waiting = sg
         else:
@@ -239,7 +238,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         else:
             enqueue(&c.recvq, sg)
 
-    # wait for someone to wake us up
+    # park until one case's peer (or a close) wakes us
     gp.param = NULL
     try:
         gopark(rt, waitReasonSelect)
@@ -250,15 +249,15 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     sg = gp.param
     gp.param = NULL
 
-    # pass 3 - dequeue from unsuccessful chans
-    # otherwise they stack up on quiet channels
-    # record the successful case, if any.
+    # selectgo pass 3: we were woken by one case; take our sudogs off the queues
+    # of all the others, or they would pile up on channels that never fire,
+    # and note which case won.
     casi = -1
     cas = None
     caseSuccess = False
     recvd = None
     sglist = gp.waiting
-    # Clear all elem before unlinking from gp.waiting.
+    # Drop every sudog's elem and channel before the waiting list is cut loose.
     sg1 = gp.waiting
     while sg1 != NULL:
         sg1.isSelect = False
@@ -273,7 +272,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         casei = lockorder[i]
         k = case_at(scases, casei)
         if sg == sglist:
-            # sg has already been dequeued by the G that woke us up.
+            # The winning sudog: whoever woke us already took it off its queue.
             casi = casei
             cas = k
             caseSuccess = sglist.success
@@ -335,12 +334,12 @@ cdef int abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
 
 cdef void heapsort_lockorder(tuple scases, int* pollorder, int* lockorder, int norder) noexcept:
     """Sort the cases by channel (sortkey) with a heap sort, as Go does: n log n time and a
-    constant footprint. Starts from the pollorder to permute cases on the same channel."""
+    constant footprint. The heap is fed in pollorder, so cases on one channel stay shuffled."""
     cdef int i, j, k, o
     cdef long long key
     for i in range(norder):
         j = i
-        # Start with the pollorder to permute cases on the same channel.
+        # Feed the heap from pollorder, so cases sharing a channel keep a random order.
         key = sortkey(case_at(scases, pollorder[i]))
         while j > 0 and sortkey(case_at(scases, lockorder[(j - 1) // 2])) < key:
             k = (j - 1) // 2

@@ -1,4 +1,4 @@
-"""The article's leak, watched inside the struct (see shared/seed/README.md).
+"""The article's leak, watched inside the struct (the story: README.md, the leak demo's tour).
 
 The program: ``ch := make(chan int, 5)``; a receiver that returns at once because ``flag`` is false;
 and a heartbeat loop that starts a goroutine sending on ``ch`` every tick. Here a heartbeat is

@@ -193,7 +193,7 @@ def test_multi_consumer(ce):
 
         def worker(w):
             for v in q:
-                # mess with the fifo-ish nature of range
+                # now and then yield mid-loop, so the workers do not take values in turn
                 if pn[w % len(pn)] == v:
                     ce.runtime.gosched()
                 r.send(v)

@@ -210,8 +210,8 @@ def test_deadlock_default_runtime_with_others_blocked(ce):
     the Deadlock is thrown into goroutine 1 from that goroutine's greenlet, which stays suspended
     inside findrunnable(). Woken later, it used to come back with no G to run and crash with
     AttributeError 'NoneType' object has no attribute 'atomicstatus' (pure-Python twin). Go has
-    no equivalent (a deadlock is fatal there), but API.md promises the default runtime stays
-    usable after a Deadlock.
+    no equivalent (a deadlock is fatal there), but chanemu's contract is that the default runtime
+    stays usable after a Deadlock.
     """
     def body():
         me = ce.Goroutine.current()

@@ -32,6 +32,9 @@ can lose the P to another thread under load, and the printer then comes back thr
 run queue, which reorders the transcript; a raw system call keeps the P. With it, every
 deterministic program printed the same transcript in 60 runs on a machine loaded by two busy
 processes. The programs that sleep space their deadlines 200 ms apart.
+
+The programs are ours. Where Go's own tree tests the same property (its test/chan programs),
+those run in place from the toolchain, beside ours (``test_go_original_runs_in_place``).
 """
 import math
 import os
@@ -191,3 +194,46 @@ def test_go_differential(impl_name, go_binaries, name):
         assert re.match(r"\ngoroutine \d+ \[running\]:\n", ce_dump), ce_err
     else:
         raise AssertionError(f"unknown mode {mode!r} in tests/go/{name}.go")
+
+
+# Go's own test programs for the same properties run in place, from the toolchain's tree, beside
+# our programs: we never copy them, and they must pass on the Go we compare against.
+GO_ORIGINALS = {
+    "fifo.go": "queue_order",
+    "doubleselect.go": "select_once",
+    "goroutines.go": "relay_line",
+    "nonblock.go": "try_ops",
+    "select.go": "select_eval",
+    "select4.go": "select_losers",
+    "select6.go": "select_losers",
+    "select8.go": "select_losers",
+    "select7.go": "parked_kinds",
+    "sieve1.go": "pipeline_sort",
+}
+
+
+@pytest.fixture(scope="session")
+def go_test_chan():
+    """$(go env GOROOT)/test/chan, or a skip saying why it is not there."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("`go` is not on PATH: Go's own test programs cannot run")
+    r = subprocess.run([go, "env", "GOROOT"], env=_go_env(), capture_output=True, text=True,
+                       timeout=60)
+    where = Path(r.stdout.strip()) / "test" / "chan"
+    if r.returncode != 0 or not where.is_dir():
+        pytest.skip(f"the Go toolchain ships no test/chan directory ({where})")
+    return go, where
+
+
+@pytest.mark.parametrize("original", sorted(GO_ORIGINALS))
+def test_go_original_runs_in_place(go_test_chan, original):
+    ours = GO_ORIGINALS[original]
+    assert (GODIR / f"{ours}.go").exists() and (GODIR / f"{ours}.py").exists(), \
+        f"{original}'s property has no program of ours ({ours})"
+    go, where = go_test_chan
+    env = _go_env()
+    env["GOMAXPROCS"] = "1"
+    r = subprocess.run([go, "run", str(where / original)], env=env, cwd=where,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"go run {original} failed (exit {r.returncode}):\n{r.stderr}"

@@ -65,7 +65,7 @@ def test_a_virtual_day_of_the_leak_struct_level(ce):
     assert text.count("\n") < 200                           # progress per hour, not per heartbeat
     assert "[chan send, 1439 minutes]" in text
     assert "goroutine profile: total 172796\n    172795 @ 0x" in text   # pprof's grouped profile
-    assert "chanemu.leakdemo.program.<locals>.heartbeat+0x" in text
+    assert "chanemu.leakdemo.article.program.<locals>.heartbeat+0x" in text
 
 
 def test_the_context_fix_leaves_zero_goroutines_behind(ce):

@@ -15,12 +15,14 @@ import pytest
 
 from chanemu import __main__ as cli
 from chanemu import leakdemo
+from chanemu.leakdemo import article
 
-SEND_LINE = [i for i, ln in enumerate(open(leakdemo.__file__), 1)
+PROGRAM_FILE = article.__file__           # the program and its variants
+SEND_LINE = [i for i, ln in enumerate(open(PROGRAM_FILE), 1)
              if ln.strip().startswith("ch.send(i)")]
-SELECT_LINE = [i for i, ln in enumerate(open(leakdemo.__file__), 1)
+SELECT_LINE = [i for i, ln in enumerate(open(PROGRAM_FILE), 1)
                if ln.strip().startswith("chanemu.select(chanemu.send(ch, i)")]
-HEARTBEAT = "chanemu.leakdemo.program.<locals>.heartbeat"
+HEARTBEAT = "chanemu.leakdemo.article.program.<locals>.heartbeat"
 
 
 def run_program(ce, heartbeats, variant, every=0.5, **kw):
@@ -50,7 +52,7 @@ def test_the_leak_grows_by_one_per_heartbeat_after_the_fifth(ce):
     # the detector's verdict: the heartbeat's send line, its channel and the hchan
     assert len(res.watch_reports) == 1
     rep = res.watch_reports[0]
-    assert (rep.function, rep.file, rep.line) == (HEARTBEAT, leakdemo.__file__, SEND_LINE[0])
+    assert (rep.function, rep.file, rep.line) == (HEARTBEAT, PROGRAM_FILE, SEND_LINE[0])
     assert rep.wait_reason == "chan send"
     assert rep.detected_at <= 8.0                       # a few virtual seconds
     assert [n for _, n in rep.counts] == [0, 2, 4, 6]   # sampled every two heartbeats
@@ -59,13 +61,13 @@ def test_the_leak_grows_by_one_per_heartbeat_after_the_fifth(ce):
     assert res.leak_profile.startswith("goroutineleak profile: total 0\n")
 
     # the report: the live notice among the lines, the profile, the drawing, the verdicts
-    assert (f"       ^ at 6s, chanemu.leak.Watch: [chan send] at leakdemo.py:{SEND_LINE[0]} "
+    assert (f"       ^ at 6s, chanemu.leak.Watch: [chan send] at article.py:{SEND_LINE[0]} "
             f"keeps growing: 0 -> 2 -> 4 -> 6\n") in text
     assert "goroutine profile: total 36\n    35 @ 0x" in text
     assert f"{HEARTBEAT}+0x" in text
     assert re.search(r"\n    hchan #\d+: qcount=5 dataqsiz=5 closed=0 sendx=0 recvx=0\n", text)
     assert (f"chanemu.leak.Watch: goroutines parked [chan send] at {HEARTBEAT} "
-            f"({leakdemo.__file__}:{SEND_LINE[0]}) keep growing: 0 -> 2 -> 4 -> 6") in text
+            f"({PROGRAM_FILE}:{SEND_LINE[0]}) keep growing: 0 -> 2 -> 4 -> 6") in text
     assert '(Go 1.26\'s goroutineleak): "goroutineleak profile: total 0".' in text
     assert "main, still in its loop, holds ch" in text
 
@@ -136,7 +138,7 @@ def test_cli_leak_on_the_virtual_clock(ce, capsys):
             "the pure-Python twin (CHANEMU_IMPL=python)")
     assert f"Running on {twin}, the virtual clock" in out
     assert "90 heartbeats, 500ms apart (45s of virtual time" in out
-    assert f"   0:00:06  Watch: [chan send] at leakdemo.py:{SEND_LINE[0]} keeps growing" in out
+    assert f"   0:00:06  Watch: [chan send] at article.py:{SEND_LINE[0]} keeps growing" in out
     assert "   0:00:45          90          86   hchan: 5/5  sendx=0 recvx=0  len(sendq)=85" in out
     assert "After 90 heartbeats (45s of virtual time): runtime.num_goroutine() = 86" in out
     assert "\n    goroutine profile: total 86\n    85 @ 0x" in out
@@ -145,7 +147,7 @@ def test_cli_leak_on_the_virtual_clock(ce, capsys):
     assert "      buf: |1|2|3|4|5|\n" in out
     assert "sendq (85): [g8 6] -> [g9 7] -> [g10 8] -> [g11 9] -> ... 77 more ... ->" in out
     assert (f"    chanemu.leak.Watch: goroutines parked [chan send] at {HEARTBEAT} "
-            f"({leakdemo.__file__}:{SEND_LINE[0]}) keep growing: 0 -> 2 -> 4 -> 6 (at 6 s)"
+            f"({PROGRAM_FILE}:{SEND_LINE[0]}) keep growing: 0 -> 2 -> 4 -> 6 (at 6 s)"
             in out)
     assert '"goroutineleak profile: total 0"' in out
     assert "45s of virtual time in" in out
@@ -256,3 +258,33 @@ def test_bad_options_are_argparse_errors(argv, message, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "usage: chanemu" in err and message in err
+
+
+# -- the package's shape: one variants table, one variant argument, a brief header --------------
+def test_one_variants_table_drives_the_flags_and_main(ce, capsys):
+    assert list(leakdemo.VARIANTS) == ["leak", "fixed", "ctx"]
+    assert [v.flag for v in leakdemo.VARIANTS.values()] == ["", "--fixed", "--fixed-ctx"]
+    with pytest.raises(ValueError, match=r"variant must be one of \('leak', 'fixed', 'ctx'\)"):
+        leakdemo.main(heartbeats=1, every=0, variant="fast", out=io.StringIO())
+    with pytest.raises(TypeError):
+        leakdemo.main(heartbeats=1, fixed=True)          # one variant argument, not two
+    with pytest.raises(ValueError, match="variant must be one of"):
+        ce.run(leakdemo.program, 1, 0, "fast", io.StringIO().write)
+    assert capsys.readouterr().out == ""
+
+
+def test_brief_header_is_three_lines(ce, capsys):
+    assert cli.main(["leak-demo", "--brief", "--clock", "virtual", "--heartbeats", "2"]) == 0
+    out = capsys.readouterr().out
+    head = out.split("\n\n", 1)[0].splitlines()
+    assert len(head) <= 4 and head[0].startswith("chanemu leak-demo --clock virtual:")
+    assert head[-1].startswith("Running on") and "2 heartbeats" in head[-1]
+    assert "time.Sleep(" not in out                   # no Go source in the brief header
+    assert "   1   goroutine count:" in out
+
+
+def test_header_shows_the_variants_go_source(ce):
+    full = leakdemo.header("fixed", 12, 0.5, "real", True)
+    assert leakdemo.go_source("fixed") in full
+    assert "if flag {" in leakdemo.go_source("fixed") and "if flag {" not in leakdemo.go_source("leak")
+    assert "ctx.Done()" in leakdemo.go_source("ctx")

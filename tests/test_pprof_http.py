@@ -381,7 +381,7 @@ def test_leak_demo_serves_pprof(ce):
         assert url, p.stderr.read()
         st, h, body = get(port, "/debug/pprof/goroutine?debug=1")
         assert st == 200 and body.startswith(b"goroutine profile: total ")
-        assert b"chanemu.leakdemo.program" in body
+        assert b"chanemu.leakdemo.article.program" in body
         st, h, body = get(port, "/debug/chanemu/chans")
         doc = json.loads(body)
         assert st == 200 and [c["dataqsiz"] for c in doc["channels"]] == [5]

@@ -73,12 +73,12 @@ def test_select_stress(ce, seed):
 
     def main():
         c = [ce.Chan(), ce.Chan(), ce.Chan(2), ce.Chan(3)]
-        # There are 4 goroutines that send N values on each of the chans,
-        # + 4 goroutines that receive N values on each of the chans,
-        # + 1 goroutine that sends N values on each of the chans in a single select,
-        # + 1 goroutine that receives N values on each of the chans in a single select.
-        # All these sends, receives and selects interact chaotically at runtime,
-        # but we are careful that this whole construct does not deadlock.
+        # Ten goroutines share four channels (two unbuffered, two buffered): for each channel
+        # one plain sender and one plain receiver, each moving N values, plus one goroutine
+        # whose select sends N values to every channel and one whose select receives N from
+        # every channel. Plain operations and select cases meet in whatever order the
+        # scheduler produces; the counts balance, so every goroutine must finish:
+        # a lost wakeup or a stale sudog shows up as a deadlock.
         wg = ce.Chan(10)
         picked = {"send": [0] * 4, "recv": [0] * 4}
 
@@ -136,8 +136,8 @@ def test_select_stress(ce, seed):
 @pytest.mark.parametrize("seed", [23, 24, 25])
 def test_select_fairness(ce, seed):
     """Two of four cases always ready: in 10,000 trials each is chosen about half the time. Go's
-    bound: within 10 sigma of the mean ("10 sigma is a lot, but we're ok with some systematic bias
-    as long as it isn't too severe")."""
+    bound, kept: within 10 standard deviations of the mean, loose enough to allow a small
+    systematic bias."""
     trials = 10_000
 
     def main():
@@ -172,7 +172,7 @@ def test_select_fairness(ce, seed):
             else:
                 raise AssertionError(f"unexpected value {b} on channel")
         # If the select in the goroutine is fair, cnt1 and cnt2 should be about the same value.
-        # See if we're more than 10 sigma away from the expected value.
+        # A fair coin over `trials` picks: fail only beyond ten standard deviations.
         mean = trials * 0.5
         stddev = (trials * 0.5 * (1 - 0.5)) ** 0.5
         assert abs(cnt1 - mean) <= 10 * stddev, \
@@ -527,7 +527,7 @@ def go_lockorder(pollorder, keys):
     lockorder = [0] * len(pollorder)
     for i in range(len(lockorder)):
         j = i
-        # Start with the pollorder to permute cases on the same channel.
+        # Feed the heap from pollorder, so cases sharing a channel keep a random order.
         c = keys[pollorder[i]]
         while j > 0 and keys[lockorder[(j - 1) // 2]] < c:
             k = (j - 1) // 2

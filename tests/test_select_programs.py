@@ -99,7 +99,7 @@ def test_select2_memory(ce):
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
-            # second time shouldn't increase footprint by much
+            # a second round reuses what the first allocated: memory must stay nearly flat
             ce.go(sender, c, N)
             receiver(cases, N)
             ce.runtime.gosched()
@@ -161,11 +161,11 @@ def test_select3(ce):
             i, v, ok = ce.select(*cases, default=default)
             return i, v, ok
 
-        # sending/receiving from a nil channel blocks
+        # a plain send or receive on a nil channel waits forever
         check_block(ce, ALWAYS, lambda: nilch.send(7), "chan send (nil chan)")
         check_block(ce, ALWAYS, lambda: nilch.recv(), "chan receive (nil chan)")
 
-        # sending/receiving from a nil channel inside a select is never selected
+        # a select case on a nil channel can never win
         def f():
             if sel(ce.send(nilch, 7), default=True)[0] == 0:
                 unreachable()
@@ -176,13 +176,13 @@ def test_select3(ce):
                 unreachable()
         check_panic(ce, NEVER, f)
 
-        # sending to an async channel with free buffer space never blocks
+        # a buffered channel with a free slot takes a send at once
         def f():
             ch = ce.Chan(async_)
             ch.send(7)
         check_block(ce, NEVER, f)
 
-        # receiving from a closed channel never blocks
+        # a receive on a closed channel returns at once
         def f():
             for _ in range(10):
                 if closedch.recv() != 0:
@@ -192,17 +192,17 @@ def test_select3(ce):
                     raise AssertionError(f"expected 0, false from closed channel: {x} {ok}")
         check_block(ce, NEVER, f)
 
-        # sending to a closed channel panics.
+        # a send on a closed channel is a panic
         p = check_panic(ce, ALWAYS, lambda: closedch.send(7))
         assert str(p) == "send on closed channel"
 
-        # receiving from a non-ready channel always blocks
+        # a receive with nothing to take waits
         check_block(ce, ALWAYS, lambda: ce.Chan().recv(), "chan receive")
 
-        # empty selects always block
+        # select {} never returns
         check_block(ce, ALWAYS, lambda: sel(), "select (no cases)")
 
-        # selects with only nil channels always block
+        # a select whose channels are all nil waits forever
         check_block(ce, ALWAYS, lambda: (sel(ce.recv(nilch)), unreachable()),
                    "chan receive (nil chan)")
         check_block(ce, ALWAYS, lambda: (sel(ce.send(nilch, 7)), unreachable()),
@@ -210,10 +210,10 @@ def test_select3(ce):
         check_block(ce, ALWAYS, lambda: (sel(ce.recv(nilch), ce.send(nilch, 7)), unreachable()),
                    "select")
 
-        # selects with non-ready non-nil channels always block
+        # a select with real channels that are not ready waits
         check_block(ce, ALWAYS, lambda: (sel(ce.recv(ce.Chan())), unreachable()), "chan receive")
 
-        # selects with default cases don't block
+        # a default case makes any select return at once
         def f():
             assert sel(default=True) == (-1, None, False)
         check_block(ce, NEVER, f)
@@ -228,7 +228,7 @@ def test_select3(ce):
                 unreachable()
         check_block(ce, NEVER, f)
 
-        # selects with ready channels don't block
+        # a select with a ready case returns at once
         def f():
             ch = ce.Chan(async_)
             if sel(ce.send(ch, 7), default=True)[0] == -1:
@@ -242,7 +242,7 @@ def test_select3(ce):
                 unreachable()
         check_block(ce, NEVER, f)
 
-        # selects with closed channels behave like ordinary operations
+        # a select case on a closed channel acts as the plain operation would
         check_block(ce, NEVER, lambda: sel(ce.recv(closedch)))
 
         def f():
@@ -258,7 +258,7 @@ def test_select3(ce):
         p = check_panic(ce, ALWAYS, lambda: sel(ce.send(closedch, 7)))
         assert str(p) == "send on closed channel"
 
-        # select should not get confused if it sees itself
+        # one select with a send and a receive case on the same channel still works
         def f():
             c = ce.Chan()
             sel(ce.send(c, 1), ce.recv(c))
@@ -472,12 +472,12 @@ def test_select4(ce):
 
 
 # -- test/chan/select6.go ------------------------------------------------------------------------
-# Test for select: Issue 2075
-# A bug in select corrupts channel queues of failed cases
-# if there are multiple waiters on those channels and the
-# select is the last in the queue. If further waits are made
-# on the channel without draining it first then those waiters
-# will never wake up. In the code below c1 is such a channel.
+# select6: a losing case must leave no sudog behind
+# Go once left a select's sudog on the queue of a case that lost, when that sudog was
+# last behind other waiters; goroutines queued on that channel afterwards, before it
+# was drained, then waited forever. c1 below is the channel that would keep the
+# stale sudog; the program completes only if the select removes it when another
+# case wins.
 
 def select6_goroutines(ce, c1, c2, c3):
     def first():
@@ -621,8 +621,8 @@ def test_select7_receiver_parks_with_lowered_reason(ce, recv):
 
 
 # -- test/chan/doubleselect.go -------------------------------------------------------------------
-# The situation in which two cases of a select can both end up running
-# (http://codereview.appspot.com/180068). Go runs 100,000 iterations; fewer here.
+# One select must commit one case: an old bug let two cases of the same select both run.
+# Go's program runs 100,000 iterations; fewer here.
 
 DOUBLESELECT_N = 25_000
 
@@ -631,8 +631,8 @@ DOUBLESELECT_N = 25_000
 def test_doubleselect(ce, seed):
     n = DOUBLESELECT_N
 
-    # sender sends a counter to one of four different channels. If two cases both end up running
-    # in the same iteration, the same value will be sent to two different channels.
+    # sender offers each counter value on four channels in one select; a select that ran two
+    # cases would deliver one value twice, on two of them.
     def sender(n, c1, c2, c3, c4):
         try:
             for i in range(n):
@@ -643,16 +643,15 @@ def test_doubleselect(ce, seed):
             c2.close()
             c1.close()
 
-    # mux receives the values from sender and forwards them onto another channel. It would be
-    # simpler to just have sender's four cases all be the same channel, but this doesn't actually
-    # trigger the bug.
+    # mux forwards one of those channels into the shared one. (Four cases on one channel would
+    # be simpler, but that shape never showed the bug: the four channels must be distinct.)
     def mux(out, in_, done, counts, k):
         for v in in_:
             counts[k] += 1
             out.send(v)
         done.send(True)
 
-    # recver gets a stream of values from the four muxes and checks for duplicates.
+    # recver reads the merged stream and fails on any value it has seen before.
     def recver(in_):
         seen = set()
         for v in in_:
@@ -674,9 +673,8 @@ def test_doubleselect(ce, seed):
                 done.recv()
             cmux.close()
         ce.go(closer)
-        # We keep the recver because it might catch more bugs in the future. However, the
-        # result of the bug linked to at the top is that we'll end up panicking with:
-        # "throw: bad g->status in ready".
+        # The duplicate check stays as a guard, though the old bug itself showed up as a
+        # fatal "bad g->status in ready" (goready of a goroutine that was not waiting).
         seen = recver(cmux)
         assert seen == set(range(n))
         # every channel was chosen, roughly evenly
@@ -696,7 +694,7 @@ SIEVE_PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 
 
 def test_sieve2(ce):
     def odds():
-        """A chan of odd numbers, starting from 5."""
+        """The odd candidates 5, 7, 9, ..., on a channel."""
         out = ce.Chan(50)
 
         def gen():
@@ -708,7 +706,7 @@ def test_sieve2(ce):
         return out
 
     def multiples(p):
-        """A chan of odd multiples of the prime number p, starting from p*p."""
+        """p*p, p*p + 2p, p*p + 4p, ...: the odd multiples of p worth removing, on a channel."""
         out = ce.Chan(10)
 
         def gen():
@@ -722,8 +720,8 @@ def test_sieve2(ce):
     proxy_stats = {"max_buffered": 0}
 
     def sendproxy(out):
-        """A channel to serve as a sending proxy to 'out': a goroutine receives values from it
-        and stores them in an expanding buffer, so that sending to 'out' never blocks."""
+        """A channel whose sends never wait on 'out': a relay goroutine queues what it receives
+        in a list that grows as needed, and feeds 'out' from the front of it."""
         proxy = ce.Chan(10)
 
         def run_proxy():
@@ -732,7 +730,7 @@ def test_sieve2(ce):
             while True:
                 c = out
                 if not buf:
-                    # buffer empty: disable output
+                    # nothing buffered: leave the send case out (a nil channel)
                     c = ce.nilchan
                 else:
                     e = buf[0]
@@ -751,13 +749,13 @@ def test_sieve2(ce):
         out = ce.Chan(10)
         out.send(2)
         out.send(3)
-        # The channel of all composites to be eliminated in increasing order.
+        # Composites, ascending: the numbers the sieve must drop.
         composites = ce.Chan(50)
         # The feedback loop.
         primes = ce.Chan(10)
         primes.send(3)
 
-        # Merge channels of multiples of 'primes' into 'composites'.
+        # One goroutine merges every prime's stream of multiples into composites.
         def merge():
             h = []           # heap of (head, serial, ch)
             serial = 0
@@ -779,13 +777,12 @@ def test_sieve2(ce):
                 heapq.heappush(h, (m.recv(), serial, m))
         ce.go(merge)
 
-        # Sieve out 'composites' from 'candidates'.
+        # Candidates that are not next in composites are primes.
         def filt():
-            # In order to generate the nth prime we only need multiples of primes <= sqrt(nth
-            # prime). Thus, the merging goroutine will receive from 'primes' much slower than
-            # this goroutine will send to it, making the buffer accumulate and block this
-            # goroutine from sending, causing a deadlock. The solution is to use a proxy
-            # goroutine to do automatic buffering.
+            # The merger needs only the primes up to the square root of the one being tested,
+            # so it reads 'primes' far more slowly than this loop produces them. A fixed buffer
+            # would fill, this loop would block on it while the merger waited on us: deadlock.
+            # A relay goroutine with an unbounded queue sits between the two instead.
             prim = sendproxy(primes)
             candidates = odds()
             p = candidates.recv()
@@ -862,14 +859,13 @@ def powser(ce):
         return [Dch(), Dch()]
     mkPS2 = mkdch2
 
-    # split reads a single demand channel and replicates its output onto two, which may be read
-    # at different rates. A process is created at first demand for a rat and dies after the rat
-    # has been sent to both outputs.
-    # When multiple generations of split exist, the newest will service requests on one channel,
-    # which is always renamed to be out[0]; the oldest will service requests on the other
-    # channel, out[1]. All generations but the newest hold queued data that has already been
-    # sent to out[0]. When data has finally been sent to out[1], a signal on the release-wait
-    # channel tells the next newer generation to begin servicing out[1].
+    # split copies one demand-driven series onto two outputs that consumers may read at
+    # different speeds. Each demanded term gets a goroutine of its own, which ends once the
+    # term has gone out on both outputs.
+    # Several such goroutines (generations) can be alive at once: the youngest answers demands
+    # on out[0]; the oldest answers out[1]. Every generation but the youngest holds a term that
+    # out[0] has already had; after handing it to out[1], it signals on the release channel so
+    # that the next younger generation takes over out[1].
     def dosplit(in_, out, wait):
         both = False   # do not service both channels
         i, _, _ = ce.select(ce.recv(out[0].req), ce.recv(wait))
@@ -905,7 +901,7 @@ def powser(ce):
         return in_.dat.recv()
 
     def getn(in_):
-        """Get one rat from each of n demand channels."""
+        """One term from each of the n series, asked for all at once."""
         n = len(in_)
         if n != 2:
             raise ce.Panic("bad n in getn")
@@ -943,8 +939,8 @@ def powser(ce):
         while True:
             put(dat, out)
 
-    # Power-series constructors return channels on which power series flow. They start an
-    # encapsulated generator that puts the terms of the series on the channel.
+    # Each constructor returns a series: a channel pair, fed by a goroutine of its own that
+    # produces one term per demand.
 
     def Split(U):
         UU = mkdch2()
@@ -973,7 +969,7 @@ def powser(ce):
         return Z
 
     def Cmul(c, U):
-        """Multiply a power series by a constant."""
+        """Cmul: every term of U times the constant c."""
         Z = mkPS()
 
         def body():
@@ -1006,10 +1002,10 @@ def powser(ce):
         ce.go(body)
         return Z
 
-    # Multiply. The algorithm is
+    # Mul: with U and V split into a head and a tail,
     #   let U = u + x*UU
     #   let V = v + x*VV
-    #   then UV = u*v + x*(u*VV+v*UU) + x*x*UU*VV
+    #   so U*V = u*v + x*(u*VV + v*UU) + x*x*(UU*VV)
     def Mul(U, V):
         Z = mkPS()
 
@@ -1052,7 +1048,7 @@ def powser(ce):
         return Z
 
     def Integ(c, U):
-        """Integrate, with const of integration."""
+        """Integ: the antiderivative of U whose constant term is c."""
         Z = mkPS()
 
         def body():
@@ -1075,7 +1071,8 @@ def powser(ce):
     #   Z = exp(U); DZ = Z*DU; integrate to get Z
     def Exp(U):
         ZZ = mkPS2()
-        split(Integ(one, Mul(ZZ[0], Diff(U))), ZZ)
+        dz = Mul(ZZ[0], Diff(U))           # Z' = Z * U'
+        split(Integ(one, dz), ZZ)
         return ZZ[1]
 
     def MonSubst(U, c0, n):
@@ -1100,7 +1097,7 @@ def powser(ce):
         return Z
 
     def Recip(U):
-        """Reciprocal of a power series:
+        """Recip: the series Z with U*Z = 1, from
             let U = u + x*UU; let Z = z + x*ZZ; (u+x*UU)*(z+x*ZZ) = 1
             z = 1/u; u*ZZ + z*UU +x*UU*ZZ = 0; ZZ = -UU*(z+x*ZZ)/u"""
         Z = mkPS()
@@ -1110,7 +1107,8 @@ def powser(ce):
             Z.req.recv()
             z = inv(get(U))
             Z.dat.send(z)
-            split(Mul(Cmul(neg(z), U), Shift(z, ZZ[0])), ZZ)
+            scaled = Cmul(neg(z), U)
+            split(Mul(scaled, Shift(z, ZZ[0])), ZZ)
             copy(ZZ[1], Z)
         ce.go(body)
         return Z
@@ -1260,7 +1258,7 @@ def chan_select(ce, n, order="go"):
         def worker(d):
             cases = (ce.recv(c), ce.recv(d))
             for _ in range(messages):
-                # queue ourselves on the global channel
+                # park on the shared channel too
                 ce.select(*cases)
         chan_of = {}
         for _ in range(n):
@@ -1268,8 +1266,8 @@ def chan_select(ce, n, order="go"):
             a.append(d)
             chan_of[ce.go(worker, d)] = d
         for _ in range(messages):
-            # wake each goroutine up, forcing it to dequeue and then enqueue on the global
-            # channel.
+            # each wake-up makes one goroutine leave its select (dequeuing from every channel)
+            # and select again, queueing once more on the shared channel.
             if order == "tail-first":
                 ce.runtime.gosched()
                 a = [chan_of[sg.g] for sg in c.hchan.recvq][::-1]
@@ -1310,11 +1308,11 @@ def test_chanlinear(ce, order):
         t2 = time_f(2 * n)
         tries.append((n, t1, t2))
         print(f"chanlinear {order}: n={n} t(n)={t1:.4f}s t(2n)={t2:.4f}s ratio {t2 / t1:.2f}")
-        # should be 2x (linear); allow up to 3x
+        # twice the work should take twice the time; up to three times passes
         if t2 < 3 * t1:
             return
-        # If n ops run in under 0.1 s and the ratio doesn't work out, make n bigger, to reduce
-        # the effect that a constant amount of overhead has on the computed ratio.
+        # A run under 0.1 s is dominated by fixed costs: when the ratio fails there, retry with
+        # a bigger n before concluding anything.
         if t1 < 0.1 and n < 4000:
             n *= 2
             continue

@@ -36,11 +36,7 @@ from hypothesis import strategies as st                     # noqa: E402
 
 import chanemu   # noqa: E402
 
-try:
-    import chanemu.time as _ctime     # the virtual clock's sleep and after (issue: time)
-    HAVE_TIME = hasattr(_ctime, "sleep") and hasattr(_ctime, "after")
-except ImportError:                   # pragma: no cover - before chanemu.time exists
-    HAVE_TIME = False
+import chanemu.time as _ctime         # noqa: E402  (the virtual clock's sleep and after)
 
 MAX_EXAMPLES = 600           # per twin parametrisation: 1200 generated programs per test run
 SEEDS = {"c": 0x7C0DE, "python": 0x9F7A1}
@@ -64,11 +60,10 @@ def _op(nchans):
         st.tuples(st.just("range"), c),
         st.tuples(st.just("select"), st.lists(case, min_size=0, max_size=4), st.booleans()),
         st.just(("gosched",)),
+        st.tuples(st.just("sleep"), st.sampled_from([0, 1, 2, 5])),      # ms
+        st.tuples(st.just("select_timeout"), st.lists(case, min_size=0, max_size=2),
+                  st.sampled_from([1, 3])),
     ]
-    if HAVE_TIME:
-        ops.append(st.tuples(st.just("sleep"), st.sampled_from([0, 1, 2, 5])))   # ms
-        ops.append(st.tuples(st.just("select_timeout"), st.lists(case, min_size=0, max_size=2),
-                             st.sampled_from([1, 3])))
     return st.one_of(*ops)
 
 
@@ -94,8 +89,7 @@ def programs(draw):
     # letting the others run: a sleep (or yields), after which it records the final state
     main_ops = [("go", k) for k in range(ngor)] if draw(st.integers(0, 4)) else []
     main_ops += script(0, max_size=6)
-    main_ops.append(draw(st.sampled_from(
-        [("sleep", 50), ("gosched",), ("goexit",)] if HAVE_TIME else [("gosched",), ("goexit",)])))
+    main_ops.append(draw(st.sampled_from([("sleep", 50), ("gosched",), ("goexit",)])))
     gors = [script(k + 1) for k in range(ngor)]
     # some channels are chan struct{} (zero-size elements, no buffer); in some programs every
     # operation goes through the direction's view (send_only() or recv_only())

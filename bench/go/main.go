@@ -1,5 +1,5 @@
 // Command chanemu-bench: the Go twins of the cross-library workloads W1-W6
-// (shared bench/WORKLOADS.md), timed the way chanemu's harness times every
+// (defined in bench/README.md), timed the way chanemu's harness times every
 // library: calibrate n so that one repetition takes about -rep seconds, one
 // warm-up, then -reps repetitions each after runtime.GC(); it prints the
 // median and min-max ns per operation as one line of JSON.
@@ -8,8 +8,8 @@
 //	chanemu-bench -w5 100000     (a fresh process for each W5 repetition)
 //
 // GOMAXPROCS comes from the environment; `python -m chanemu bench` runs this
-// with GOMAXPROCS=1 and GOMAXPROCS=2. The Go benchmark names (ChanSync, ...)
-// are in chan_bench_test.go, run with `go test -bench`.
+// with GOMAXPROCS=1 and GOMAXPROCS=2. Go's own channel benchmarks (ChanSync,
+// ...) are not here: the bench runs them in place, `go test -bench ... runtime`.
 package main
 
 import (

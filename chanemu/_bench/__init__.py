@@ -1,14 +1,14 @@
-"""Benchmarks: ``python -m chanemu bench`` (issue 6).
+"""Benchmarks: ``python -m chanemu bench``.
 
 chanemu's two twins, the Python peers and Go itself in one run, each library in subprocesses of its
-own, measured as the shared bench/WORKLOADS.md prescribes. The modules:
+own, measured by one protocol; bench/README.md defines the workloads and the targets. The modules:
 
 - ``workloads``: W1-W6 (and W2's greenlet floor) on chanemu's active twin;
 - ``gobench``: Go's channel benchmarks (runtime/chan_test.go) under Go's names, on chanemu;
 - ``peers``: W1-W6 on gevent, asyncio, trio, anyio and threads with queue.Queue;
-- ``golang``: builds and runs the Go twins in bench/go/;
+- ``golang``: builds and runs the Go twins in bench/go/, and Go's own benchmarks in place;
 - ``_measure``: the protocol (calibrated n, warm-up, median of the repetitions, min-max);
-- ``report``: the table, the targets of issue 6, the --plot chart;
+- ``report``: the table, the speed targets, the --plot chart;
 - ``cli``: the command line and the child processes (``python -m chanemu._bench``).
 
 Nothing here is a test: the suite runs each benchmark once with a tiny n
@@ -16,4 +16,4 @@ Nothing here is a test: the suite runs each benchmark once with a tiny n
 """
 from .cli import DESCRIPTION, add_arguments, collect, run_cli   # noqa: F401
 from .report import format_table, targets                       # noqa: F401
-from .workloads import WORKLOADS, has_select                    # noqa: F401
+from .workloads import WORKLOADS                                # noqa: F401

@@ -1,4 +1,4 @@
-"""The measuring protocol of WORKLOADS.md, shared by every library's subprocess.
+"""The measuring protocol (bench/README.md, "How it measures"), for every library's process.
 
 Calibrate n so that one repetition takes about ``REP_SECONDS``, run one warm-up, then ``REPS``
 repetitions each after ``gc.collect()``; report the median and the min-max of the ns per operation
@@ -40,7 +40,7 @@ def calibrate(fn, seconds, start=100, max_n=None):
 
 
 def measure(fn, quick=False, start=100, max_n=None):
-    """WORKLOADS.md's protocol on fn(n) -> ns per op: calibrate, warm up, repeat; the stats."""
+    """The protocol on fn(n) -> ns per op: calibrate, warm up, repeat; the stats."""
     seconds, reps = protocol(quick)
     n = calibrate(fn, seconds, start, max_n)
     fn(n)                                   # warm-up

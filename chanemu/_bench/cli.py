@@ -30,14 +30,15 @@ threads with queue.Queue) and Go itself (bench/go/, when go is on PATH, with GOM
                            one unbuffered channel; ns per spawn-and-block, RSS bytes per task
   W6 fanin                 8 producers, one consumer, capacity 64; ns per item
 
-and Go's channel benchmarks (runtime/chan_test.go) under Go's names, on chanemu's twins (their
-GOMAXPROCS=1 shapes) and on Go: MakeChan/Int, MakeChan/Ptr, ChanNonblocking, SelectUncontended,
+and Go's channel benchmarks under Go's names, on chanemu's twins (their GOMAXPROCS=1 shapes) and
+on Go (run in place from the toolchain's runtime package): MakeChan/Int, MakeChan/Ptr, ChanNonblocking, SelectUncontended,
 SelectNonblock, ChanUncontended, ChanSync, ChanProdCons0/10/100, SelectProdCons,
 ReceiveDataFromClosedChan, ChanCreation, ChanSem, ChanPopular, ChanClosed; ns/op as Go defines the op.
 
 Each row: median ns per op (min-max), its ratio to Go GOMAXPROCS=1 and to the fastest Python peer.
 n is calibrated so one repetition takes ~0.3 s; one warm-up, then 5 repetitions after gc.collect().
-A full run takes about 10 minutes, --quick about one. Compare ratios within one run.
+A full run takes about 10 minutes, --quick about one (its target verdicts are only indicative).
+Compare ratios within one run. bench/README.md defines the workloads and the speed targets.
 """
 
 W5_N, W5_N_QUICK = 100_000, 10_000
@@ -188,7 +189,7 @@ def _meta(quick, argv):
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs" + (f", {cpu}" if cpu else ""),
             "date": time.strftime("%Y-%m-%d %H:%M"), "loadavg": _loadavg(),
             "command": "python -m chanemu bench" + "".join(f" {a}" for a in argv),
-            "protocol": {"rep_seconds": seconds, "reps": reps, "warmup": 1,
+            "protocol": {"rep_seconds": seconds, "reps": reps, "warmup": 1, "quick": bool(quick),
                          "w5_n": W5_N_QUICK if quick else W5_N,
                          "w5_n_threads": W5_N_THREADS_QUICK if quick else W5_N_THREADS}}
 
@@ -286,7 +287,7 @@ def _collect_go(res, w_items, g_items, want_w5, w5n, reps, quick, directory):
     why = golang.missing(d)
     if why:
         res["libraries"]["go"] = {"label": "Go", "skipped": f"{why}; the Go rows are the "
-                                  "reference figures of WORKLOADS.md (Go 1.19, not this run)"}
+                                  "reference figures of bench/README.md (Go 1.19, not this run)"}
         for key in ("go1-ref", "go2-ref"):
             ref = report.REFERENCE[key]
             items = w_items + (["W5", "W5_bytes"] if want_w5 else []) + g_items
@@ -389,9 +390,6 @@ def _suite(lib, items, quick):
                     name, fn, start, max_n, _what = gobench.BY_NAME[item]
                 else:
                     fn, start, max_n = workloads.BY_ID[item][2], 1000, None
-                    if item == "W4" and not workloads.has_select():
-                        out[item] = {"skipped": "this twin has no chanemu.select"}
-                        continue
             else:
                 fn, start, max_n = peers.FUNCS[lib][item], 1000, None
             _measure.progress(f"{lib:>8} {item} ...")

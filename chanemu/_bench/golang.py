@@ -1,10 +1,12 @@
-"""Go itself in the same run: builds bench/go/ and runs its workloads and Go's benchmarks.
+"""Go itself in the same run: builds bench/go/ for our workloads, and Go's own benchmarks in place.
 
 ``bench/go/main.go`` holds the Go twins of W1-W6 and times them with the same protocol as the
 Python side (calibrate, warm-up, median of the repetitions; W5 in a fresh process each time).
-``bench/go/chan_bench_test.go`` holds Go's own channel benchmarks from runtime/chan_test.go, run
-with ``go test -bench`` and ``-test.count`` repetitions; go test calibrates b.N itself to the
-``-test.benchtime``. Both run with GOMAXPROCS=1 and GOMAXPROCS=2.
+Go's channel benchmarks are not copied: they run from the toolchain's own runtime package, as
+``go test -run '^$' -bench '^Benchmark(ChanSync|...)$' runtime`` does (the test binary is built
+once with ``go test -c runtime`` and run from $(go env GOROOT)/src/runtime), with
+``-test.count`` repetitions; go test calibrates b.N itself to the ``-test.benchtime``. Both run
+with GOMAXPROCS=1 and GOMAXPROCS=2.
 """
 import os
 import re
@@ -51,13 +53,13 @@ class GoBench:
         self.dir = directory
         self.tmp = tempfile.mkdtemp(prefix="chanemu-bench-go-")
         self.main = os.path.join(self.tmp, "chanemu-bench")
-        self.test = os.path.join(self.tmp, "gobench.test")
+        self.test = os.path.join(self.tmp, "runtime.test")     # Go's own runtime tests
         self.version = subprocess.run(["go", "version"], capture_output=True, text=True,
                                       env=_env()).stdout.strip()
 
     def build(self):
         for args in (["go", "build", "-o", self.main, "."],
-                     ["go", "test", "-c", "-o", self.test, "."]):
+                     ["go", "test", "-c", "-o", self.test, "runtime"]):
             p = subprocess.run(args, cwd=self.dir, capture_output=True, text=True, env=_env(),
                                timeout=600)
             if p.returncode != 0:
@@ -95,11 +97,18 @@ class GoBench:
         p = subprocess.run([self.test, "-test.run", "^$", "-test.bench", pattern,
                             "-test.benchtime", f"{seconds}s", "-test.count", str(reps),
                             "-test.cpu", ",".join(map(str, cpus))],
-                           cwd=self.dir, capture_output=True, text=True, env=_env(),
+                           cwd=_runtime_dir(), capture_output=True, text=True, env=_env(),
                            timeout=3600)
         if p.returncode != 0:
             raise RuntimeError(f"go test -bench failed: {(p.stdout + p.stderr).strip()[-2000:]}")
         return parse_bench(p.stdout, names, cpus)
+
+
+def _runtime_dir():
+    """$(go env GOROOT)/src/runtime: where `go test runtime` runs its binary."""
+    root = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
+                          env=_env()).stdout.strip()
+    return os.path.join(root, "src", "runtime")
 
 
 _LINE = re.compile(r"^Benchmark(\S+?)(?:-(\d+))?\s+(\d+)\s+([\d.]+) ns/op")

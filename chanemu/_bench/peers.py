@@ -8,7 +8,7 @@ Each function returns ns per operation; the W5 functions fill ``out`` with ``ns`
 (see ``run_w5``).
 
 What stands for Go's channel (a peer without an unbuffered channel uses capacity 1, as the
-WORKLOADS.md table does; none of them has a select, so W4 is skipped):
+workload table in bench/README.md says; none of them has a select, so W4 is skipped):
 
   gevent   gevent.queue.Queue(cap) for W1/W3/W6, gevent.queue.Channel() (a rendezvous) for W2/W5
   asyncio  asyncio.Queue(cap); Queue(1) for W2 and W5 (Queue(0) is unbounded)
@@ -16,6 +16,7 @@ WORKLOADS.md table does; none of them has a select, so W4 is skipped):
   anyio    anyio.create_memory_object_stream(cap), 0 for W2 and W5 (asyncio backend)
   threads  queue.Queue(cap) between OS threads; Queue(1) for W2 and W5; W5 with 10,000 threads
 """
+import functools
 import time
 
 from . import _measure
@@ -268,28 +269,40 @@ def asyncio_w5(n, out):
     _asyncio_run(main())
 
 
-# -- trio -------------------------------------------------------------------------------------
+# -- trio and anyio: one shape for both ------------------------------------------------------
+# Both give a memory channel as a (send side, receive side) pair with .send/.receive/.statistics,
+# tasks started in a task group (trio's nursery), run(main) and sleep(0); only the names differ.
 
-def trio_w1(n):
-    import trio
+def _structured(peer):
+    """(open a memory channel of capacity cap, open a task group, run, sleep) for trio or anyio
+    (anyio on its default asyncio backend)."""
+    if peer == "trio":
+        import trio
+        return trio.open_memory_channel, trio.open_nursery, trio.run, trio.sleep
+    import anyio
+    return anyio.create_memory_object_stream, anyio.create_task_group, anyio.run, anyio.sleep
+
+
+def _structured_w1(peer, n):
+    channel, _group, run, _sleep = _structured(peer)
 
     async def main():
-        s, r = trio.open_memory_channel(128)
+        s, r = channel(128)
         send, receive = s.send, r.receive
         t0 = _clock()
         for i in range(n):
             await send(i)
             await receive()
         return _clock() - t0
-    return trio.run(main) / n
+    return run(main) / n
 
 
-def trio_w2(n):
-    import trio
+def _structured_w2(peer, n):
+    channel, group, run, _sleep = _structured(peer)
 
     async def main():
-        a_s, a_r = trio.open_memory_channel(0)
-        b_s, b_r = trio.open_memory_channel(0)
+        a_s, a_r = channel(0)
+        b_s, b_r = channel(0)
 
         async def t2():
             areceive, bsend = a_r.receive, b_s.send
@@ -297,117 +310,23 @@ def trio_w2(n):
                 await bsend(await areceive())
 
         t0 = _clock()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(t2)
-            asend, breceive = a_s.send, b_r.receive
-            for i in range(n):
-                await asend(i)
-                await breceive()
-        return _clock() - t0
-    return trio.run(main) / n
-
-
-def _trio_pc(n, cap, producers):
-    import trio
-    per = max(1, n // producers)
-
-    async def main():
-        s, r = trio.open_memory_channel(cap)
-
-        async def producer():
-            send = s.send
-            for i in range(per):
-                await send(i)
-
-        async def consumer():
-            receive = r.receive
-            for _ in range(producers * per):
-                await receive()
-
-        t0 = _clock()
-        async with trio.open_nursery() as nursery:
-            for _ in range(producers):
-                nursery.start_soon(producer)
-            nursery.start_soon(consumer)
-        return _clock() - t0
-    return trio.run(main) / (producers * per)
-
-
-def trio_w3(n):
-    return _trio_pc(n, 100, 1)
-
-
-def trio_w6(n):
-    return _trio_pc(n, 64, 8)
-
-
-def trio_w5(n, out):
-    import gc
-    import trio
-
-    async def main():
-        s, _r = trio.open_memory_channel(0)
-        async with trio.open_nursery() as nursery:
-            start_soon, send, stats = nursery.start_soon, s.send, s.statistics
-            gc.collect()
-            rss0 = _measure.rss()
-            t0 = _clock()
-            for i in range(n):
-                start_soon(send, i)
-            while stats().tasks_waiting_send < n:
-                await trio.sleep(0)
-            ns = _clock() - t0
-            out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
-            out["blocked"] = stats().tasks_waiting_send
-            _finish(out, ns / n)
-    trio.run(main)
-
-
-# -- anyio (asyncio backend) ------------------------------------------------------------------
-
-def anyio_w1(n):
-    import anyio
-
-    async def main():
-        s, r = anyio.create_memory_object_stream(128)
-        send, receive = s.send, r.receive
-        t0 = _clock()
-        for i in range(n):
-            await send(i)
-            await receive()
-        return _clock() - t0
-    return anyio.run(main) / n
-
-
-def anyio_w2(n):
-    import anyio
-
-    async def main():
-        a_s, a_r = anyio.create_memory_object_stream(0)
-        b_s, b_r = anyio.create_memory_object_stream(0)
-
-        async def t2():
-            areceive, bsend = a_r.receive, b_s.send
-            for _ in range(n):
-                await bsend(await areceive())
-
-        t0 = _clock()
-        async with anyio.create_task_group() as tg:
+        async with group() as tg:
             tg.start_soon(t2)
             asend, breceive = a_s.send, b_r.receive
             for i in range(n):
                 await asend(i)
                 await breceive()
         return _clock() - t0
-    return anyio.run(main) / n
+    return run(main) / n
 
 
-def _anyio_pc(n, cap, producers):
-    import anyio
+def _structured_pc(peer, n, cap, producers):
+    """W3 (1 producer, capacity 100) and W6 (8 producers, capacity 64): ns per item."""
+    channel, group, run, _sleep = _structured(peer)
     per = max(1, n // producers)
 
     async def main():
-        s, r = anyio.create_memory_object_stream(cap)
+        s, r = channel(cap)
 
         async def producer():
             send = s.send
@@ -420,29 +339,21 @@ def _anyio_pc(n, cap, producers):
                 await receive()
 
         t0 = _clock()
-        async with anyio.create_task_group() as tg:
+        async with group() as tg:
             for _ in range(producers):
                 tg.start_soon(producer)
             tg.start_soon(consumer)
         return _clock() - t0
-    return anyio.run(main) / (producers * per)
+    return run(main) / (producers * per)
 
 
-def anyio_w3(n):
-    return _anyio_pc(n, 100, 1)
-
-
-def anyio_w6(n):
-    return _anyio_pc(n, 64, 8)
-
-
-def anyio_w5(n, out):
+def _structured_w5(peer, n, out):
     import gc
-    import anyio
+    channel, group, run, sleep = _structured(peer)
 
     async def main():
-        s, _r = anyio.create_memory_object_stream(0)
-        async with anyio.create_task_group() as tg:
+        s, _r = channel(0)
+        async with group() as tg:
             start_soon, send, stats = tg.start_soon, s.send, s.statistics
             gc.collect()
             rss0 = _measure.rss()
@@ -450,12 +361,21 @@ def anyio_w5(n, out):
             for i in range(n):
                 start_soon(send, i)
             while stats().tasks_waiting_send < n:
-                await anyio.sleep(0)
+                await sleep(0)
             ns = _clock() - t0
             out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
             out["blocked"] = stats().tasks_waiting_send
             _finish(out, ns / n)
-    anyio.run(main)
+    run(main)
+
+
+def _structured_funcs(peer):
+    """The W1-W6 functions of trio or anyio, as FUNCS lists them."""
+    return {"W1": functools.partial(_structured_w1, peer),
+            "W2": functools.partial(_structured_w2, peer),
+            "W3": functools.partial(_structured_pc, peer, cap=100, producers=1),
+            "W5": functools.partial(_structured_w5, peer),
+            "W6": functools.partial(_structured_pc, peer, cap=64, producers=8)}
 
 
 # -- OS threads and queue.Queue ---------------------------------------------------------------
@@ -590,8 +510,8 @@ FUNCS = {
                "W6": gevent_w6},
     "asyncio": {"W1": asyncio_w1, "W2": asyncio_w2, "W3": asyncio_w3, "W5": asyncio_w5,
                 "W6": asyncio_w6},
-    "trio": {"W1": trio_w1, "W2": trio_w2, "W3": trio_w3, "W5": trio_w5, "W6": trio_w6},
-    "anyio": {"W1": anyio_w1, "W2": anyio_w2, "W3": anyio_w3, "W5": anyio_w5, "W6": anyio_w6},
+    "trio": _structured_funcs("trio"),
+    "anyio": _structured_funcs("anyio"),
     "threads": {"W1": threads_w1, "W2": threads_w2, "W3": threads_w3, "W5": threads_w5,
                 "W6": threads_w6},
 }

@@ -1,4 +1,6 @@
-"""The results of a run: the terminal table, the targets of issue 6, and the --plot chart.
+"""The results of a run: the terminal table, the speed targets, and the --plot chart.
+
+The workloads and the targets are defined in bench/README.md.
 
 A run's results are a JSON-ready dict::
 
@@ -8,8 +10,8 @@ A run's results are a JSON-ready dict::
      "reference": {...}}                              # Go 1.19 figures, used when go is missing
 
 Library keys: ``c`` and ``python`` (chanemu's twins), the peers of peers.py, ``go1`` and ``go2``
-(Go with GOMAXPROCS=1 and 2, from this run), ``go1-ref`` and ``go2-ref`` (Go 1.19 as measured for
-WORKLOADS.md and go-runtime-notes, shown only when ``go`` is not on PATH). Bench keys: W1-W6,
+(Go with GOMAXPROCS=1 and 2, from this run), ``go1-ref`` and ``go2-ref`` (Go 1.19 as measured on
+the reference machine of bench/README.md, shown only when ``go`` is not on PATH). Bench keys: W1-W6,
 ``W5_bytes`` (RSS bytes per blocked task), ``floor`` (a bare greenlet switch pair, measured in the
 C twin's process), and Go's benchmark names.
 """
@@ -45,7 +47,7 @@ GO_KEYS = ("go1", "go2", "go1-ref", "go2-ref")
 #: the libraries a row's "vs best peer" compares with: every Python library but chanemu's C twin
 PEER_KEYS = ("python", "gevent", "asyncio", "trio", "anyio", "threads")
 
-# Go 1.19.8 on a 2-vCPU AMD EPYC VM (WORKLOADS.md; go-runtime-notes 4.1): GOMAXPROCS=1, =2.
+# Go 1.19.8 on a 2-vCPU AMD EPYC VM (bench/README.md's reference figures): GOMAXPROCS=1, =2.
 REFERENCE = {
     "go1-ref": {"W1": 33, "W2": 204, "W3": 32, "W4": 150, "W5": 1561, "W5_bytes": 2687, "W6": 33,
                 "MakeChan/Int": 28.3, "MakeChan/Ptr": 57.1, "ChanNonblocking": 4.43,
@@ -246,13 +248,13 @@ def _format_table(res, wide):
            "peer (every Python library but chanemu C)"]
     if "go1-ref" in res["results"]:
         out.append("Go rows marked (ref.) were not measured in this run: Go 1.19 on a 2-vCPU "
-                   "AMD EPYC VM (WORKLOADS.md).")
+                   "AMD EPYC VM (reference figures, bench/README.md).")
     if w_rows:
-        out += ["", "Cross-library workloads (WORKLOADS.md)", "",
+        out += ["", "Cross-library workloads W1-W6 (defined in bench/README.md)", "",
                 line(head), line(["-" * w for w in widths])] + block(w_rows)
         out += [""] + notes(w_notes) if w_notes else []
     if g_rows:
-        out += ["", "Go's channel benchmarks (runtime/chan_test.go), ns/op as Go defines the op; "
+        out += ["", "Go's channel benchmarks (Go's runtime package), ns/op as Go defines the op; "
                 "chanemu runs the GOMAXPROCS=1 shapes", "",
                 line(head), line(["-" * w for w in widths])] + block(g_rows)
         out += [""] + notes(g_notes) if g_notes else []
@@ -269,8 +271,8 @@ def _format_table(res, wide):
 
 
 def targets(res):
-    """Issue 6's speed targets for the C twin: [(what, value, target, met)]; value None when a
-    figure is missing."""
+    """The C twin's speed targets (listed in bench/README.md): [(what, value, target, met)];
+    value None when a figure is missing."""
     c = lambda b: _median(res, "c", b)                     # noqa: E731
     go1 = lambda b: _median(res, go1_key(res), b)          # noqa: E731
     out = []
@@ -294,8 +296,10 @@ def targets(res):
 
 
 def format_targets(res):
+    """The targets block; after --quick (one short run) the verdicts are marked indicative."""
     if "c" not in res["results"]:
         return ""
+    quick = res.get("meta", {}).get("protocol", {}).get("quick", False)
     rows = []
     for what, value, target, met in targets(res):
         if value is None:
@@ -303,9 +307,13 @@ def format_targets(res):
         else:
             v = f"{value:.2f}x" if "x" in target else f"{value:,.0f}"
             verdict = "met" if met else "NOT MET"
+            if quick:
+                verdict = ("met" if met else "not met") + " (indicative)"
         rows.append((what, v, target, verdict))
     w = [max(len(r[k]) for r in rows) for k in range(4)]
-    lines = ["Issue 6's targets for chanemu C (ratios within this run)"]
+    lines = ["Speed targets for chanemu C (bench/README.md; ratios within this run)"]
+    if quick:
+        lines[0] += ": --quick, so indicative only; a full run decides"
     lines += [f"  {a.ljust(w[0])}  {b.rjust(w[1])}  {c.ljust(w[2])}  {d}" for a, b, c, d in rows]
     return "\n".join(lines)
 

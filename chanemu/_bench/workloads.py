@@ -1,4 +1,4 @@
-"""W1-W6 of WORKLOADS.md (and W2's greenlet floor) on chanemu's active twin.
+"""W1-W6 of bench/README.md (and W2's greenlet floor) on chanemu's active twin.
 
 Each function runs one repetition inside ``chanemu.run`` and returns ns per operation, timed inside
 the program: the clock starts just before the goroutines are spawned and stops after all are
@@ -172,8 +172,3 @@ WORKLOADS = (
     ("floor", "greenlet_switch_pair", greenlet_switch_pair, "ns/pair"),
 )
 BY_ID = {w[0]: w for w in WORKLOADS}
-
-
-def has_select():
-    """Whether the active twin has ``select`` (W4 needs it)."""
-    return hasattr(chanemu, "select") and hasattr(chanemu, "recv")

@@ -1,15 +1,15 @@
 """Go channels, in pure Python: the readable twin of src_c/chan.pxi, to hold beside runtime/chan.go.
 
 Invariants:
- At least one of c.sendq and c.recvq is empty,
- except for the case of an unbuffered channel with a single goroutine
- blocked on it for both sending and receiving using a select statement,
- in which case the length of c.sendq and c.recvq is limited only by the
- size of the select statement.
+ (chan.go's hchan invariants, as this port keeps them.) recvq and sendq are never
+ both non-empty, with one exception: a select may put one goroutine on both queues
+ of one unbuffered channel (a send case and a receive case on it), and then each
+ queue holds at most as many sudogs as that select has cases on the channel, so
+ neither grows without bound.
 
-For buffered channels, also:
- c.qcount > 0 implies that c.recvq is empty.
- c.qcount < c.dataqsiz implies that c.sendq is empty.
+A buffered channel adds two more:
+ while the buffer holds a value (qcount > 0), no receiver waits in recvq;
+ while the buffer has a free slot (qcount < dataqsiz), no sender waits in sendq.
 
 There is no lock: one runtime runs one goroutine at a time and switches only inside gopark, so
 every function below runs atomically with respect to the other goroutines of its runtime.
@@ -72,9 +72,9 @@ class waitq:
                 self.first = y
                 sgp.next = None  # mark as removed (see dequeueSudoG)
 
-            # If a goroutine was put on this queue because of a select, another case of that
-            # select may already have won it (selectDone): skip its sudog, the select's pass 3
-            # removes the rest of its sudogs.
+            # A sudog queued by a select whose goroutine another case already claimed
+            # (selectDone) is stale: pass over it here; that select's pass 3 unlinks the
+            # rest of its sudogs.
             if sgp.isSelect:
                 if sgp.g.selectDone != 0:
                     continue
@@ -104,8 +104,8 @@ class waitq:
             self.first = y
             sgp.next = None
             return
-        # x==y==nil. Either sgp is the only element in the queue,
-        # or it has already been removed. Use q.first to disambiguate.
+        # No neighbour on either side (dequeueSudoG's last case): sgp is alone in the queue,
+        # or it was taken off already; only q.first tells which of the two.
         if self.first is sgp:
             self.first = None
             self.last = None
@@ -331,14 +331,14 @@ def chancheck(c):
 
 
 def full(c):
-    """full reports whether a send on c would block (that is, the channel is full)."""
+    """full: a send on c cannot complete now (no parked receiver, or no free slot)."""
     if c.dataqsiz == 0:
         return c.recvq.first is None
     return c.qcount == c.dataqsiz
 
 
 def empty(c):
-    """empty reports whether a read from c would block (that is, the channel is empty)."""
+    """empty: a receive on c cannot complete now (no parked sender, or nothing buffered)."""
     if c.dataqsiz == 0:
         return c.sendq.first is None
     return c.qcount == 0
@@ -357,7 +357,7 @@ def chansend(c, ep, block):
     if c.buf is ZEROBUF and ep is not EMPTY:
         check_elem(c, ep)
 
-    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    # chansend/chanrecv's early exit: a non-blocking call that cannot proceed returns at once.
     if not block and c.closed == 0 and full(c):
         return False
 
@@ -366,13 +366,13 @@ def chansend(c, ep, block):
 
     sg = c.recvq.dequeue()
     if sg is not None:
-        # Found a waiting receiver. We pass the value we want to send
-        # directly to the receiver, bypassing the channel buffer (if any).
+        # chansend step 1: a receiver is parked. The value goes straight into its sudog,
+        # never through the buffer, even when the channel has one.
         send(c, sg, ep)
         return True
 
     if c.qcount < c.dataqsiz:
-        # Space is available in the channel buffer. Enqueue the element to send.
+        # chansend step 2: the buffer has room; store the value at sendx and advance it.
         c.buf[c.sendx] = ep
         c.sendx += 1
         if c.sendx == c.dataqsiz:
@@ -383,12 +383,11 @@ def chansend(c, ep, block):
     if not block:
         return False
 
-    # Block on the channel. Some receiver will complete our operation for us.
+    # chansend step 3: park on sendq; a later receiver takes the value and wakes us.
     rt = getrt()
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     mysg.elem = ep
     mysg.waitlink = None
     mysg.g = gp
@@ -403,7 +402,7 @@ def chansend(c, ep, block):
         abandon(rt, gp, c.sendq, mysg)
         raise
 
-    # someone woke us up.
+    # back from gopark: a receiver or closechan woke us
     if mysg is not gp.waiting:
         throw("G waiting list is corrupted")
     gp.waiting = None
@@ -434,24 +433,21 @@ def abandon(rt, gp, q, mysg):
 
 
 def send(c, sg, ep):
-    """send processes a send operation on an empty channel c.
-    The value ep sent by the sender is copied to the receiver sg.
-    The receiver is then woken up to go on its merry way.
-    sg must already be dequeued from c. Buffer indices are untouched (direct hand-off)."""
+    """send: chansend's hand-off to a receiver already parked on c (so the buffer is empty).
+    The receiver parked in sg gets ep in its sudog (Go's sendDirect),
+    then goready puts it back on the run queue.
+    The caller took sg off c's queue already. sendx and recvx do not move (direct hand-off)."""
     sg.elem = ep     # sendDirect: the receiver reads it from its sudog
     gp = sg.g
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = getrt().nanotime()
     goready(gp)
 
 
 def chanrecv(c, block):
-    """Receive on c. Returns (selected, value, received).
-    If block is False and no elements are available, returns (False, zero, False).
-    Otherwise, if c is closed, returns (True, zero, False).
-    Otherwise, returns (True, value, True)."""
+    """chanrecv: receive on c, as (selected, value, received). A non-blocking call that finds
+    nothing gives (False, zero, False); a closed, drained channel gives (True, zero, False);
+    a value gives (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
     if c.isnil:
@@ -460,31 +456,31 @@ def chanrecv(c, block):
         park_forever(waitReasonChanReceiveNilChan)
     chancheck(c)
 
-    # Fast path: check for failed non-blocking operation without acquiring the lock.
+    # chansend/chanrecv's early exit: a non-blocking call that cannot proceed returns at once.
     if not block and empty(c):
         if c.closed == 0:
             return False, c.zero, False
-        # The channel is irreversibly closed. Re-check whether the channel has any pending data
-        # to receive (single goroutine at a time here, so nothing could have arrived).
+        # Closed and empty here. Go looks at the buffer a second time because a send may race
+        # in on another thread; here one goroutine runs at a time, so the check cannot change.
         if empty(c):
             return True, c.zero, False
 
     if c.closed != 0:
         if c.qcount == 0:
             return True, c.zero, False
-        # The channel has been closed, but the channel's buffer have data.
+        # Closed, but values are still buffered: fall through and drain them first.
     else:
-        # Just found waiting sender with not closed.
+        # chanrecv step 1 (open channel): is a sender parked on sendq?
         sg = c.sendq.dequeue()
         if sg is not None:
-            # Found a waiting sender. If buffer is size 0, receive value
-            # directly from sender. Otherwise, receive from head of queue
-            # and add sender's value to the tail of the queue (both map to
-            # the same buffer slot because the queue is full).
+            # Yes. Unbuffered: take its value from its sudog. Buffered: the buffer must be
+            # full, so take the oldest buffered value and put the sender's value in the slot
+            # just freed, which is the tail of the ring (recvx and sendx coincide
+            # when the ring is full). recv does both.
             return True, recv(c, sg), True
 
     if c.qcount > 0:
-        # Receive directly from queue
+        # chanrecv step 2: take the oldest buffered value
         v = c.buf[c.recvx]
         c.buf[c.recvx] = c.zero      # typedmemclr
         c.recvx += 1
@@ -496,12 +492,11 @@ def chanrecv(c, block):
     if not block:
         return False, c.zero, False
 
-    # no sender available: block on this channel.
+    # chanrecv step 3: nothing to take; park on recvq until a sender or close wakes us.
     rt = getrt()
     check_current(rt)
     gp = rt.curg
     mysg = rt.acquireSudog()
-    mysg.releasetime = 0
     mysg.elem = None
     mysg.waitlink = None
     gp.waiting = mysg
@@ -516,7 +511,7 @@ def chanrecv(c, block):
         abandon(rt, gp, c.recvq, mysg)
         raise
 
-    # someone woke us up
+    # back from gopark: a sender or closechan has filled in our sudog
     if mysg is not gp.waiting:
         throw("G waiting list is corrupted")
     gp.waiting = None
@@ -530,23 +525,23 @@ def chanrecv(c, block):
 
 
 def recv(c, sg):
-    """recv processes a receive operation on a full channel c.
-    There are 2 parts:
-     1. The value sent by the sender sg is put into the channel
-        and the sender is woken up to go on its merry way.
-     2. The value received by the receiver (the current G) is returned.
-    For synchronous channels, both values are the same.
-    For asynchronous channels, the receiver gets its data from
-    the channel buffer and the sender's data is put in the
-    channel buffer.
-    sg must already be dequeued from c."""
+    """recv: chanrecv's take-over from a sender parked on c (a buffer, if any, is full).
+    It does two things:
+     1. the parked sender sg hands its value over (into the buffer or to us)
+        and goready makes it runnable again;
+     2. the value the current goroutine receives is returned.
+    Unbuffered channel: what the sender hands over is what we return.
+    Buffered channel: we return the oldest buffered value, and the
+    sender's value takes its place at the tail of the
+    ring.
+    The caller took sg off c's queue already."""
     if c.dataqsiz == 0:
         v = sg.elem         # recvDirect
     else:
-        # Queue is full. Take the item at the
-        # head of the queue. Make the sender enqueue
-        # its item at the tail of the queue. Since the
-        # queue is full, those are both the same slot.
+        # The ring is full, so the slot we read from (recvx)
+        # is also the one the sender would write next:
+        # swap the sender's value into it and step both
+        # indices together.
         v = c.buf[c.recvx]
         c.buf[c.recvx] = sg.elem
         c.recvx += 1
@@ -557,8 +552,6 @@ def recv(c, sg):
     gp = sg.g
     gp.param = sg
     sg.success = True
-    if sg.releasetime != 0:
-        sg.releasetime = getrt().nanotime()
     goready(gp)
     return v
 
@@ -571,26 +564,22 @@ def closechan(c):
     chancheck(c)
     if c.closed != 0:
         raise Panic(_errors.E_CLOSE_CLOSED)
-    rt = None
     c.closed = 1
     glist = []
     dropped = []
 
-    # release all readers
+    # closechan: wake every parked receiver; each gets the zero value, not received
     while True:
         sg = c.recvq.dequeue()
         if sg is None:
             break
         sg.elem = c.zero
-        if sg.releasetime != 0:
-            rt = rt or getrt()
-            sg.releasetime = rt.nanotime()
         gp = sg.g
         gp.param = sg
         sg.success = False
         glist.append(gp)
 
-    # release all writers (they will panic)
+    # closechan: wake every parked sender; each raises the send-on-closed panic
     while True:
         sg = c.sendq.dequeue()
         if sg is None:
@@ -599,15 +588,12 @@ def closechan(c):
         # __del__ could run arbitrary code.
         dropped.append(sg.elem)
         sg.elem = None
-        if sg.releasetime != 0:
-            rt = rt or getrt()
-            sg.releasetime = rt.nanotime()
         gp = sg.g
         gp.param = sg
         sg.success = False
         glist.append(gp)
 
-    # Ready all Gs now that we've dropped the channel lock (gList is a stack: last in, first out).
+    # closechan's last step: make every woken G runnable (glist pops last in, first out).
     while glist:
         goready(glist.pop())
 

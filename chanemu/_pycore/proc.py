@@ -2,8 +2,8 @@
 
 Mirrors the parts of runtime/proc.go that channels need: the G registry (allgs), a FIFO run queue
 with ``runnext``, ``gopark``/``goready``, ``newproc``/``goexit0`` with a free list of finished
-goroutines (``gfput``/``gfget``), ``acquireSudog``/``releaseSudog`` with Go's per-P cache, and
-``checkdead`` (the deadlock report).
+goroutines (Go's gfput/gfget: ``gfput_current``/``gfget``), ``acquireSudog``/``releaseSudog`` with
+Go's per-P cache, and Go's checkdead (``findrunnable`` reports the deadlock when nothing can run).
 
 One Runtime is one emulated Go program with GOMAXPROCS=1. Each OS thread has its own: the default
 runtime, created on first use, in which the calling greenlet is goroutine 1, and the runtimes of
@@ -69,7 +69,7 @@ class sudog:
         self.next = None
         self.prev = None
         self.elem = None
-        self.releasetime = 0
+        self.releasetime = 0      # Go's block-profile stamp: always 0, no block profile
         self.isSelect = False
         self.success = False
         self.waitlink = None
@@ -266,7 +266,7 @@ class Runtime:
         self.runqputslow(gp)
 
     def runqputslow(self, gp):
-        """Put gp and a batch of work from the local run queue on the global queue."""
+        """runqputslow: the local queue is full; move gp and half of it to the global queue."""
         for _ in range(LOCAL_RUNQ_CAP // 2):
             self.globrunq.append(self.runq.popleft())
         self.globrunq.append(gp)
@@ -289,7 +289,7 @@ class Runtime:
         from the global queue. Go also reads the global queue first on every 61st schedule
         (p.schedtick%61), for fairness under preemption; that is left out here, because it
         would let a goroutine that yielded resume before goroutines that were runnable when it
-        yielded, and runtime.gosched() promises (API.md) that they all run first."""
+        yielded, and runtime.gosched() promises (README.md) that they all run first."""
         gp = self.runnext
         if gp is not None:
             self.runnext = None
@@ -318,41 +318,41 @@ class Runtime:
     def acquireSudog(self):
         cache = self.sudogcache
         if not cache:
-            # First, try to grab a batch from central cache.
+            # acquireSudog: an empty per-runtime cache refills from the shared list first,
             while len(cache) < SUDOG_CACHE_CAP // 2 and self.central_sudogcache is not None:
                 s = self.central_sudogcache
                 self.central_sudogcache = s.next
                 s.next = None
                 cache.append(s)
-            # If the central cache is empty, allocate a new one.
+            # and only if that is empty too does a fresh sudog get allocated.
             if not cache:
                 cache.append(sudog())
                 self.sudogs_allocated += 1
         s = cache.pop()
         if s.elem is not None:
-            throw("acquireSudog: found s.elem != nil in cache")
+            throw("acquireSudog: cached sudog still holds a value")
         return s
 
     def releaseSudog(self, s):
         if s.elem is not None:
-            throw("runtime: sudog with non-nil elem")
+            throw("releaseSudog: sudog still holds a value")
         if s.isSelect:
-            throw("runtime: sudog with non-false isSelect")
+            throw("releaseSudog: sudog still marked as a select case")
         if s.next is not None:
-            throw("runtime: sudog with non-nil next")
+            throw("releaseSudog: sudog still linked (next)")
         if s.prev is not None:
-            throw("runtime: sudog with non-nil prev")
+            throw("releaseSudog: sudog still linked (prev)")
         if s.waitlink is not None:
-            throw("runtime: sudog with non-nil waitlink")
+            throw("releaseSudog: sudog still on a waiting list")
         if s.c is not None:
-            throw("runtime: sudog with non-nil c")
+            throw("releaseSudog: sudog still names a channel")
         gp = self.curg
         if gp.param is not None:
-            throw("runtime: releaseSudog with non-nil gp.param")
+            throw("releaseSudog: current goroutine's param is still set")
         s.g = None
         cache = self.sudogcache
         if len(cache) == SUDOG_CACHE_CAP:
-            # Transfer half of local cache to the central cache.
+            # releaseSudog: a full per-runtime cache moves half its sudogs to the shared list.
             first = last = None
             while len(cache) > SUDOG_CACHE_CAP // 2:
                 p = cache.pop()
@@ -819,8 +819,8 @@ def goexit0(rt, gp):
 
 
 def gosched():
-    """runtime.Gosched: the caller goes on the global run queue, which one P reads when its
-    local queue is empty (or every 61st schedule): everything runnable now runs first."""
+    """runtime.Gosched: the caller goes on the global run queue, which is read only when the
+    local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first."""
     rt = getrt()
     gp = rt.curg
     if rt.runnext is None and not rt.runq and not rt.globrunq:

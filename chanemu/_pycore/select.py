@@ -104,12 +104,12 @@ def selectgo(rt, scases, block):
     for a non-blocking select that found nothing ready."""
     ncases = len(scases)
 
-    # generate permuted order
+    # selectgo: shuffle the cases into pollorder
     pollorder = [0] * ncases
     norder = 0
     for i in range(ncases):
         cas = scases[i]
-        # Omit cases without channels from the poll and lock orders.
+        # A nil channel can never be ready: leave its case out of both orders.
         if cas.c.isnil:
             continue
         _chan.chancheck(cas.c)
@@ -119,20 +119,20 @@ def selectgo(rt, scases, block):
         norder += 1
     pollorder = pollorder[:norder]
 
-    # sort the cases by Hchan address to get the locking order.
+    # selectgo: order the cases by channel identity into lockorder.
     lockorder = heapsort_lockorder(scases, pollorder)
 
-    # pass 1 - look for something already waiting
+    # selectgo pass 1: in pollorder, find a case that can proceed right now.
     for casi in pollorder:
         cas = scases[casi]
         c = cas.c
         if type(cas) is RecvCase:
             sg = c.sendq.dequeue()
             if sg is not None:
-                # can receive from sleeping sender
+                # a sender is parked: take its value
                 return casi, _chan.recv(c, sg), True
             if c.qcount > 0:
-                # can receive from buffer
+                # a buffered value is waiting
                 v = c.buf[c.recvx]
                 c.buf[c.recvx] = c.zero
                 c.recvx += 1
@@ -141,19 +141,19 @@ def selectgo(rt, scases, block):
                 c.qcount -= 1
                 return casi, v, True
             if c.closed != 0:
-                # read at end of closed channel
+                # closed and drained: zero value, not received
                 return casi, c.zero, False
         else:
             if c.closed != 0:
-                # send on closed channel
+                # sending to a closed channel panics
                 raise Panic(_errors.E_SEND_CLOSED)
             sg = c.recvq.dequeue()
             if sg is not None:
-                # can send to a sleeping receiver
+                # a receiver is parked: hand it our value
                 _chan.send(c, sg, cas.elem)
                 return casi, None, False
             if c.qcount < c.dataqsiz:
-                # can send to buffer
+                # the buffer has a free slot
                 c.buf[c.sendx] = cas.elem
                 c.sendx += 1
                 if c.sendx == c.dataqsiz:
@@ -164,7 +164,7 @@ def selectgo(rt, scases, block):
     if not block:
         return -1, None, False
 
-    # pass 2 - enqueue on all chans
+    # selectgo pass 2: nothing ready; queue one sudog on every case's channel.
     check_current(rt)
     gp = rt.curg
     if gp.waiting is not None:
@@ -176,12 +176,11 @@ def selectgo(rt, scases, block):
         sg = rt.acquireSudog()
         sg.g = gp
         sg.isSelect = True
-        # No stack splits between assigning elem and enqueuing
-        # sg on gp.waiting where copystack can find it.
+        # Go must set elem and link sg into gp.waiting with no stack growth in between;
+        # greenlets never move a stack, so here it is just the order Go uses.
         sg.elem = cas.elem if type(cas) is SendCase else None
-        sg.releasetime = 0
         sg.c = c
-        # Construct waiting list in lock order.
+        # gp.waiting links our sudogs in lockorder, the order pass 3 walks them.
         if last is None:
             gp.waiting = sg
         else:
@@ -192,7 +191,7 @@ def selectgo(rt, scases, block):
         else:
             c.recvq.enqueue(sg)
 
-    # wait for someone to wake us up
+    # park until one case's peer (or a close) wakes us
     gp.param = None
     try:
         gopark(rt, waitReasonSelect)
@@ -203,15 +202,15 @@ def selectgo(rt, scases, block):
     sg = gp.param
     gp.param = None
 
-    # pass 3 - dequeue from unsuccessful chans
-    # otherwise they stack up on quiet channels
-    # record the successful case, if any.
+    # selectgo pass 3: we were woken by one case; take our sudogs off the queues
+    # of all the others, or they would pile up on channels that never fire,
+    # and note which case won.
     casi = -1
     cas = None
     caseSuccess = False
     recvd = None
     sglist = gp.waiting
-    # Clear all elem before unlinking from gp.waiting.
+    # Drop every sudog's elem and channel before the waiting list is cut loose.
     sg1 = gp.waiting
     while sg1 is not None:
         sg1.isSelect = False
@@ -225,7 +224,7 @@ def selectgo(rt, scases, block):
     for casei in lockorder:
         k = scases[casei]
         if sg is sglist:
-            # sg has already been dequeued by the G that woke us up.
+            # The winning sudog: whoever woke us already took it off its queue.
             casi = casei
             cas = k
             caseSuccess = sglist.success
@@ -280,12 +279,12 @@ def abandon_select(rt, gp, scases, lockorder):
 
 def heapsort_lockorder(scases, pollorder):
     """Sort the cases by channel (sortkey) with a heap sort, as Go does: n log n time and a
-    constant footprint. Starts from the pollorder to permute cases on the same channel."""
+    constant footprint. The heap is fed in pollorder, so cases on one channel stay shuffled."""
     norder = len(pollorder)
     lockorder = [0] * norder
     for i in range(norder):
         j = i
-        # Start with the pollorder to permute cases on the same channel.
+        # Feed the heap from pollorder, so cases sharing a channel keep a random order.
         c = scases[pollorder[i]].c
         while j > 0 and sortkey(scases[lockorder[(j - 1) // 2]].c) < sortkey(c):
             k = (j - 1) // 2
