@@ -456,7 +456,7 @@ def test_wrappers_of_main_are_hidden(ce):
         return ce.runtime.stack(all=False), pprof.goroutine_profile(debug=2)
 
     said = []
-    stack, profile = ce.run(leakdemo._served("127.0.0.1:0", prog, said.append))
+    stack, profile = ce.run(leakdemo.cli._served("127.0.0.1:0", prog, said.append))
     assert said and "serving" in said[0]
     for text in (stack, profile.split("\n\n")[0]):
         assert "served" not in text
