@@ -28,6 +28,14 @@ class GoExit(BaseException):
     """
 
 
+class Discarded(BaseException):
+    """Private: thrown into a goroutine that the program's end discards (chanemu/_lifecycle.py).
+
+    Never seen by user code: every handler of a discarded goroutine is skipped, and run() never
+    lets it out.
+    """
+
+
 # Go's exact strings (runtime/chan.go, select.go, proc.go).
 E_MAKECHAN_SIZE = "makechan: size out of range"
 E_SEND_CLOSED = "send on closed channel"

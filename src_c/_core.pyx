@@ -6,6 +6,7 @@ One extension assembled from the sources beside this file:
              the sudog cache, goroutine free list, deadlock detection
   chan.pxi   hchan, waitq, chansend, chanrecv, send, recv, closechan
   select.pxi select cases, selectgo with its three passes, the compiler's lowerings
+  discard.pxi the C trace function that discards a goroutine's frames on CPython 3.11
 The structs are declared in _core.pxd. The pure-Python twin, chanemu/_pycore/, mirrors every
 function here under the same name.
 """
@@ -42,6 +43,7 @@ DEBUG = bool(CHANEMU_DEBUG)
 include "proc.pxi"
 include "chan.pxi"
 include "select.pxi"
+include "discard.pxi"
 
 
 def getg():

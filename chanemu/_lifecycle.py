@@ -1,0 +1,286 @@
+"""The life of a program, written once for both twins: run(), the end of a program, and the end of
+a thread's default runtime.
+
+Go's scheduler (run queues, gopark/goready, schedule, goexit0) is written twice, beside
+runtime/proc.go, in src_c/proc.pxi and chanemu/_pycore/proc.py. Everything here is above it and
+reaches a twin only through the names declared in chanemu/_coreapi.py.
+
+How a program ends (Go's exit): when main returns, on a deadlock, or when a goroutine crashes, the
+process exits and no other goroutine runs again: no deferred call, nothing after its blocking
+call. A panicking goroutine's own deferred calls run while it unwinds, before the crash. Here the
+program's goroutines are greenlets, and freeing a suspended greenlet normally unwinds it (greenlet
+throws GreenletExit in), which runs its ``finally`` blocks and ``with`` exits. So the end
+*discards* them instead: each frame of a discarded goroutine is marked doomed, and the interpreter
+is asked to report every instruction those frames execute; the report raises ``Discarded``. Then
+``Discarded`` is thrown into the greenlet: each handler (finally, except, with-exit) raises again on
+its first instruction, so the frames unwind without running a line, and everything they held is
+freed. An object's own ``__del__`` may run meanwhile (its finalizer, not the goroutine's code).
+
+The instruction reports come from ``sys.monitoring`` (CPython 3.12+), or on 3.11 from a C trace
+function in chanemu._core (``_discard_trace_on``) with ``f_trace_opcodes`` set on the doomed frames.
+The core's own frames (the pure-Python twin's) are not doomed: they run their handlers, which take
+the goroutine off its channel's queue, as the C twin's compiled handlers do.
+
+``run(main, at_exit="unwind")`` is the explicit non-Go choice: the goroutines unwind, so their
+finally blocks run (to release a threading.Lock or end a transaction shared with the rest of the
+process); every runtime call they make raises at once, and nothing they raise comes out of run().
+"""
+import signal
+import sys
+import threading
+
+import greenlet
+
+from ._errors import Discarded
+
+AT_EXIT = ("discard", "unwind")
+
+_CORE_PREFIX = "chanemu._pycore"
+
+
+# -- discarding a suspended greenlet without running its code --------------------------------------
+class _MonitoringTrap:
+    """CPython 3.12+: INSTRUCTION events of the doomed frames' code objects raise Discarded."""
+
+    def __init__(self):
+        self.tool = None
+        self.codes = []
+
+    def arm(self, doomed):
+        mon = sys.monitoring
+        self.tool = next((t for t in range(5, -1, -1) if mon.get_tool(t) is None), None)
+        if self.tool is None:
+            raise RuntimeError("chanemu: no free sys.monitoring tool id to discard goroutines")
+        mon.use_tool_id(self.tool, "chanemu-discard")
+
+        def on_instruction(code, offset):
+            if sys._getframe(1) in doomed:
+                raise Discarded
+
+        mon.register_callback(self.tool, mon.events.INSTRUCTION, on_instruction)
+        self.codes = list({f.f_code: None for f in doomed})
+        for code in self.codes:
+            mon.set_local_events(self.tool, code, mon.events.INSTRUCTION)
+
+    def disarm(self):
+        mon = sys.monitoring
+        for code in self.codes:
+            mon.set_local_events(self.tool, code, 0)
+        mon.register_callback(self.tool, mon.events.INSTRUCTION, None)
+        mon.free_tool_id(self.tool)
+        self.codes = []
+
+
+class _TraceTrap:
+    """CPython 3.11: chanemu._core's C trace function raises Discarded on an OPCODE event of a
+    doomed frame (f_trace_opcodes makes the frame report each instruction)."""
+
+    def __init__(self, core):
+        self.core = core
+        self.saved = None
+
+    def arm(self, doomed):
+        for f in doomed:
+            f.f_trace_opcodes = True
+        self.saved = self.core._discard_trace_on(doomed)
+
+    def disarm(self):
+        self.core._discard_trace_off(self.saved)
+
+
+def _trap_factory():
+    """How this interpreter can discard frames, or None (then the end unwinds, harmlessly)."""
+    if hasattr(sys, "monitoring"):
+        return _MonitoringTrap
+    try:
+        from . import _core
+    except ImportError:
+        return None
+    return lambda: _TraceTrap(_core)
+
+
+_new_trap = None           # made on first use: chanemu._core imports this module
+_discard_lock = threading.RLock()   # sys.monitoring tool ids are per process
+
+
+def can_discard():
+    """Whether this interpreter can end a program as Go does (else at_exit="discard" unwinds)."""
+    global _new_trap
+    if _new_trap is None:
+        _new_trap = _trap_factory() or False
+    return _new_trap is not False
+
+
+def _doomed_frames(gr):
+    """The frames of a suspended greenlet that belong to the program (not to the core twin)."""
+    out = set()
+    f = gr.gr_frame
+    while f is not None:
+        if not f.f_globals.get("__name__", "").startswith(_CORE_PREFIX):
+            out.add(f)
+        f = f.f_back
+    return out
+
+
+def _throw_into(gr, exc_type):
+    """Throw exc_type into gr, which then ends into the caller. Returns what came out of it if
+    that was something to pass on (a KeyboardInterrupt), else None."""
+    try:
+        gr.parent = greenlet.getcurrent()
+    except ValueError:
+        pass       # the caller runs inside gr's own tree: gr ends into its old parent
+    try:
+        gr.throw(exc_type)
+    except KeyboardInterrupt as e:
+        return e
+    except BaseException:
+        pass       # Discarded, GreenletExit, or what an unwinding goroutine raised: dropped
+    return None
+
+
+def _live(grs):
+    me = greenlet.getcurrent()
+    return [gr for gr in grs if gr is not None and gr is not me and gr and not gr.dead]
+
+
+def discard(grs):
+    """End the suspended greenlets grs without running any of their code. Returns a
+    KeyboardInterrupt that arrived meanwhile, or None."""
+    pending = None
+    with _discard_lock:
+        for gr in _live(grs):
+            doomed = _doomed_frames(gr)
+            trap = _new_trap()
+            trap.arm(doomed)
+            try:
+                pending = _throw_into(gr, Discarded) or pending
+            finally:
+                trap.disarm()
+                doomed.clear()
+    return pending
+
+
+def unwind(grs):
+    """End the suspended greenlets grs by unwinding them (their finally blocks run). Returns a
+    KeyboardInterrupt that arrived meanwhile, or None."""
+    pending = None
+    for gr in _live(grs):
+        pending = _throw_into(gr, greenlet.GreenletExit) or pending
+    return pending
+
+
+# -- the end of a program ------------------------------------------------------------------------
+class _SigintHeld:
+    """Holds Ctrl-C while a program ends (main thread, default handler only): the end finishes,
+    then the KeyboardInterrupt comes out. Otherwise it could stop the end half way and leave
+    goroutines to be unwound by the garbage collector."""
+
+    def __init__(self):
+        self.caught = False
+        self.installed = False
+
+    def __enter__(self):
+        # (not current_thread(): in a thread's end it would register a dummy thread)
+        if threading.get_ident() == threading.main_thread().ident:
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    signal.signal(signal.SIGINT, self._hold)
+                    self.installed = True
+            except (ValueError, OSError):
+                pass
+        return self
+
+    def _hold(self, signum, frame):
+        self.caught = True
+
+    def __exit__(self, *exc):
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return False
+
+
+def end_program(rt, at_exit="discard"):
+    """The program of rt has ended: no goroutine of it runs again. Its goroutines are discarded
+    (or unwound, with at_exit="unwind"), then the runtime lets go of them. A KeyboardInterrupt
+    that arrived during the end is raised once everything is freed."""
+    with _SigintHeld() as held:
+        grs = rt.end()       # dead from now on: gopark, gosched, go raise at once
+        pending = None
+        try:
+            if at_exit == "discard" and can_discard():
+                pending = discard(grs)
+            pending = unwind(grs) or pending      # what discarding could not end
+        except KeyboardInterrupt as e:
+            pending = e
+        finally:
+            grs = None
+            rt.release()
+    if held.caught and pending is None:
+        pending = KeyboardInterrupt()
+    if pending is not None:
+        raise pending
+
+
+def check_at_exit(at_exit):
+    if at_exit not in AT_EXIT:
+        raise ValueError(f"run: at_exit must be 'discard' (Go's) or 'unwind', not {at_exit!r}")
+
+
+# -- run -------------------------------------------------------------------------------------------
+def run_on(core, main, *args, seed=None, clock="real", at_exit="discard", **kwargs):
+    """Run main(*args, **kwargs) as goroutine 1 of a fresh runtime of the twin core, and return
+    its result (each twin's run() is this, bound to the twin).
+
+    The program ends when main returns: goroutines still parked are discarded as Go's are at exit
+    (none of their code runs again). A deadlock or an exception escaping a goroutine comes out of
+    run(), after the end. at_exit="unwind" unwinds them instead (not Go's; see this module).
+    """
+    if not callable(main):
+        raise TypeError(f"run: {type(main).__name__!r} object is not callable")
+    check_at_exit(at_exit)
+    prev = core.thread_runtime()
+    if prev is not None and prev.is_run:
+        raise RuntimeError("chanemu: run() called inside a running program (run() does not nest)")
+    rt = core.Runtime(seed, clock)
+    core.set_thread_runtime(rt)
+    try:
+        return core.run_main(rt, main, args, kwargs)
+    finally:
+        # The end first: discarded goroutines end inside their own (dead) program.
+        try:
+            end_program(rt, at_exit)
+        finally:
+            core.set_thread_runtime(prev)
+
+
+# -- the end of a thread -----------------------------------------------------------------------------
+class _ThreadEnd:
+    """Held by a thread-local: when the thread ends, the thread's default runtime ends with it,
+    and its parked goroutines are discarded (Go's process would not run them again either)."""
+    __slots__ = ("rt", "__weakref__")
+
+    def __init__(self, rt):
+        self.rt = rt
+
+    def __del__(self):
+        rt, self.rt = self.rt, None
+        if rt is None or rt.dead:
+            return
+        try:
+            if threading.get_ident() == rt.thread_ident:
+                end_program(rt, "discard")
+            else:
+                # Freed late, from another thread: the greenlets of an ended thread cannot run,
+                # and greenlet frees them without running them.
+                rt.end()
+                rt.release()
+        except BaseException:
+            pass     # a thread's end has nobody to report to
+
+
+_thread_end = threading.local()
+
+
+def default_runtime_made(rt):
+    """A thread made its default runtime: end it when the thread ends."""
+    _thread_end.holder = _ThreadEnd(rt)
