@@ -25,17 +25,17 @@ the goroutine off its channel's queue, as the C twin's compiled handlers do.
 finally blocks run (to release a threading.Lock or end a transaction shared with the rest of the
 process); every runtime call they make raises at once, and nothing they raise comes out of run().
 """
+import atexit
 import signal
 import sys
 import threading
 
 import greenlet
 
+from . import _coreapi
 from ._errors import Discarded
 
 AT_EXIT = ("discard", "unwind")
-
-_CORE_PREFIX = "chanemu._pycore"
 
 
 # -- discarding a suspended greenlet without running its code --------------------------------------
@@ -116,7 +116,7 @@ def _doomed_frames(gr):
     out = set()
     f = gr.gr_frame
     while f is not None:
-        if not f.f_globals.get("__name__", "").startswith(_CORE_PREFIX):
+        if not _coreapi.is_core_module(f.f_globals.get("__name__", "")):
             out.add(f)
         f = f.f_back
     return out
@@ -147,16 +147,21 @@ def discard(grs):
     """End the suspended greenlets grs without running any of their code. Returns a
     KeyboardInterrupt that arrived meanwhile, or None."""
     pending = None
+    grs = _live(grs)
+    if not grs:
+        return None
     with _discard_lock:
-        for gr in _live(grs):
-            doomed = _doomed_frames(gr)
-            trap = _new_trap()
-            trap.arm(doomed)
-            try:
+        doomed = set()
+        for gr in grs:
+            doomed |= _doomed_frames(gr)
+        trap = _new_trap()
+        trap.arm(doomed)
+        try:
+            for gr in grs:
                 pending = _throw_into(gr, Discarded) or pending
-            finally:
-                trap.disarm()
-                doomed.clear()
+        finally:
+            trap.disarm()
+            doomed.clear()
     return pending
 
 
@@ -214,11 +219,23 @@ def end_program(rt, at_exit="discard"):
             pending = e
         finally:
             grs = None
-            rt.release()
+            try:
+                _stop_trace(rt)
+            finally:
+                rt.release()
     if held.caught and pending is None:
         pending = KeyboardInterrupt()
     if pending is not None:
         raise pending
+
+
+def _stop_trace(rt):
+    """A trace (chanemu.trace) still recording when its program ends is stopped, which writes
+    its file: the end is its last moment."""
+    tracer = rt.tracer
+    stop = getattr(tracer, "stop", None)
+    if stop is not None:
+        stop()
 
 
 def check_at_exit(at_exit):
@@ -263,6 +280,9 @@ class _ThreadEnd:
         self.rt = rt
 
     def __del__(self):
+        self.finish()
+
+    def finish(self):
         rt, self.rt = self.rt, None
         if rt is None or rt.dead:
             return
@@ -279,8 +299,20 @@ class _ThreadEnd:
 
 
 _thread_end = threading.local()
+_main_thread_end = []
+
+
+def _end_main_thread():
+    """At interpreter exit the main thread's default runtime ends before the interpreter frees
+    its goroutines' greenlets (which would unwind them)."""
+    while _main_thread_end:
+        _main_thread_end.pop().finish()
 
 
 def default_runtime_made(rt):
     """A thread made its default runtime: end it when the thread ends."""
-    _thread_end.holder = _ThreadEnd(rt)
+    holder = _thread_end.holder = _ThreadEnd(rt)
+    if threading.get_ident() == threading.main_thread().ident:
+        if not _main_thread_end:
+            atexit.register(_end_main_thread)
+        _main_thread_end[:] = [holder]

@@ -11,6 +11,8 @@ offset); chanemu's own frames are hidden, as Go hides runtime frames.
 """
 import os
 
+from . import _coreapi
+
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 # The runtime's own files: hidden from dumps, as Go hides runtime.* frames. The packages above
 # the core (chanemu.time, chanemu.sync, ...) stay visible, as time.Sleep and sync.(*WaitGroup).Wait
@@ -97,7 +99,7 @@ def entry_frame(fn):
             cls = "Chan"
         return (f"chanemu.{cls}.{fn.__name__}", "<chanemu>", 0, 0)
     mod = getattr(fn, "__module__", None) or type(fn).__module__
-    if mod and mod.startswith(("chanemu._core", "chanemu._pycore")):
+    if mod and _coreapi.is_core_module(mod):
         # a function of the core itself (go(select)): the same on both twins
         return (f"chanemu.{getattr(fn, '__name__', '?')}", "<chanemu>", 0, 0)
     code = getattr(fn, "__code__", None)

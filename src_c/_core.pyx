@@ -46,6 +46,16 @@ include "select.pxi"
 include "discard.pxi"
 
 
+# The interface the upper layer uses (chanemu/_coreapi.py NAMES; tests/test_coreapi.py).
+__all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_hchan",
+           "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
+           "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
+           "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES"]
+
+# The scheduler's own types: the object-graph walk of the leak detector does not follow them.
+OPAQUE_TYPES = (Goroutine, Runtime)
+
+
 def getg():
     return getrt().curg
 

@@ -1045,13 +1045,13 @@ def run_main(Runtime rt, main, tuple args, dict kwargs):
     g1.atomicstatus = _Grunning
     rt.curg = g1
     result = g1.gr.switch()
-    if type(result) is MainExit:
-        raise (<MainExit>result).exc
+    if type(result) is _MainExit:
+        raise (<_MainExit>result).exc
     return result
 
 
 @cython.final
-cdef class MainExit:
+cdef class _MainExit:
     """main raised GreenletExit: carried to run() as a value, raised there."""
     cdef object exc
 
@@ -1071,7 +1071,7 @@ def _main_body(*_):
         # program has ended and main, left parked by a fatal error, is being unwound).
         if rt.dead:
             raise
-        return MainExit(e)
+        return _MainExit(e)
     except GoExit:
         # main called runtime.Goexit: the others run on; the program ends in a fatal error.
         nxt = goexit0(rt, g1)

@@ -926,12 +926,12 @@ def run_main(rt, main, args, kwargs):
     g1.atomicstatus = _Grunning
     rt.curg = g1
     result = g1.gr.switch(g1)
-    if type(result) is MainExit:
+    if type(result) is _MainExit:
         raise result.exc
     return result
 
 
-class MainExit:
+class _MainExit:
     """main raised GreenletExit: carried to run() as a value, raised there."""
     __slots__ = ("exc",)
 
@@ -948,7 +948,7 @@ def _main_body(g1):
         # program has ended and main, left parked by a fatal error, is being unwound).
         if rt.dead:
             raise
-        return MainExit(e)
+        return _MainExit(e)
     except GoExit:
         # main called runtime.Goexit: the others run on; the program ends in a fatal error.
         return _worker(goexit0(rt, g1))
