@@ -354,3 +354,40 @@ def test_runtime_calls_after_the_end_raise(ce):
 
     g, rt = ce.run(main)
     assert rt.dead and g.status == "dead" and rt.num_goroutine() == 0
+
+
+def test_without_a_discard_trap_the_end_unwinds_harmlessly(ce, monkeypatch):
+    """Where the interpreter offers no way to discard frames (CPython 3.11 without chanemu._core),
+    the end unwinds: cleanup runs, but its runtime calls fail at once and nothing it raises comes
+    out of run()."""
+    from chanemu import _lifecycle
+    monkeypatch.setattr(_lifecycle, "_new_trap", False)
+    assert not _lifecycle.can_discard()
+    out = []
+
+    def cleanup(i):
+        ce.Chan().recv()
+
+    def main():
+        park_n(ce, 3, out, cleanup)
+        return "main"
+
+    assert ce.run(main) == "main"
+    assert sorted(x for x in out if x.startswith("finally")) == ["finally 0", "finally 1",
+                                                                  "finally 2"]
+
+
+def test_runtime_count_flat_after_threads(ce):
+    """The C twin kept one Runtime per ended thread (Runtime -> allgs -> G -> Runtime, and G is
+    not tracked by the cyclic GC): the thread's end now breaks the cycle."""
+    def body():
+        c = ce.Chan()
+        for _ in range(20):
+            ce.go(c.recv)
+        ce.runtime.gosched()
+
+    for _ in range(30):
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+    assert runtimes_alive(ce) <= 2      # the main thread's, and the last one looked up
