@@ -15,6 +15,9 @@ import pytest
 from test_soak import RSS_SLACK, rss
 
 GC_SLACK = 2_000         # gc-tracked objects: caches and interned strings may settle a little
+# greenlet frees the main greenlet of an ended thread lazily, from its own queue: the last one or
+# two may still be there (dead, "thread exited"); a leak would be thousands.
+GREENLET_SLACK = 2
 
 
 class _Interrupt:
@@ -102,7 +105,7 @@ def soak(ce, programs, per, sigint_every, threads, per_thread):
 
 def check_flat(before, after):
     (g0, o0, r0), (g1, o1, r1) = before, after
-    assert g1 <= g0, f"live greenlets {g0} -> {g1}"
+    assert g1 <= g0 + GREENLET_SLACK, f"live greenlets {g0} -> {g1}"
     assert o1 <= o0 + GC_SLACK, f"gc objects {o0} -> {o1}"
     if r0 is not None and r1 is not None:
         assert r1 <= r0 + RSS_SLACK, f"RSS {r0 >> 20} MB -> {r1 >> 20} MB"
