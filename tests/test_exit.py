@@ -391,3 +391,45 @@ def test_runtime_count_flat_after_threads(ce):
         t.start()
         t.join()
     assert runtimes_alive(ce) <= 2      # the main thread's, and the last one looked up
+
+
+def test_never_started_goroutine_never_starts(ce):
+    """A goroutine made but not yet run when main returns is discarded like the parked ones (the
+    twins once differed: one emptied the run queues after discarding, and started it)."""
+    out = []
+
+    def main():
+        ce.go(out.append, "started")
+        return "main"
+
+    assert ce.run(main) == "main"
+    assert ce.run(main, at_exit="unwind") == "main"
+    assert out == []
+
+
+@pytest.mark.parametrize("call", ["go", "gosched", "send"])
+def test_runtime_calls_of_an_unwinding_goroutine_raise_at_once(ce, call):
+    errors = []
+
+    def main():
+        c = ce.Chan()
+
+        def worker():
+            try:
+                c.recv()
+            finally:
+                try:
+                    if call == "go":
+                        ce.go(print, "BUG")
+                    elif call == "gosched":
+                        ce.runtime.gosched()
+                    else:
+                        ce.Chan().send(1)
+                except RuntimeError as e:
+                    errors.append(str(e))
+
+        wait_parked(ce, ce.go(worker))
+        ce.go(lambda: None)            # something runnable: gosched would switch
+
+    ce.run(main, at_exit="unwind")
+    assert errors == ["chanemu: the program has ended"]
