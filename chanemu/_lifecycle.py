@@ -26,9 +26,12 @@ finally blocks run (to release a threading.Lock or end a transaction shared with
 process); every runtime call they make raises at once, and nothing they raise comes out of run().
 """
 import atexit
+import gc
+import inspect
 import signal
 import sys
 import threading
+import types
 
 import greenlet
 
@@ -39,12 +42,27 @@ AT_EXIT = ("discard", "unwind")
 
 
 # -- discarding a suspended greenlet without running its code --------------------------------------
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def closed_by_doomed(frame, doomed):
+    """A generator's frame resumed to be closed (its object freed) by a doomed frame that lets go
+    of it: a ``with`` block's @contextmanager, a half-consumed generator. Its finally blocks are
+    the discarded goroutine's code: it is doomed too, and ends with GeneratorExit, which close()
+    takes quietly."""
+    if frame.f_code.co_flags & _GENERATOR_FLAGS and frame.f_back in doomed:
+        doomed[frame] = GeneratorExit
+        return True
+    return False
+
+
 class _MonitoringTrap:
-    """CPython 3.12+: INSTRUCTION events of the doomed frames' code objects raise Discarded."""
+    """CPython 3.12+: INSTRUCTION events of the doomed frames' code objects raise; PY_THROW (a
+    generator resumed to be closed) dooms generators that doomed frames let go of."""
 
     def __init__(self):
         self.tool = None
-        self.codes = []
+        self.codes = set()
 
     def arm(self, doomed):
         mon = sys.monitoring
@@ -54,26 +72,40 @@ class _MonitoringTrap:
         mon.use_tool_id(self.tool, "chanemu-discard")
 
         def on_instruction(code, offset):
-            if sys._getframe(1) in doomed:
-                raise Discarded
+            exc = doomed.get(sys._getframe(1))
+            if exc is not None:
+                raise exc
+
+        def on_throw(code, offset, exc):
+            if closed_by_doomed(sys._getframe(1), doomed):
+                self.watch(code)
 
         mon.register_callback(self.tool, mon.events.INSTRUCTION, on_instruction)
-        self.codes = list({f.f_code: None for f in doomed})
-        for code in self.codes:
-            mon.set_local_events(self.tool, code, mon.events.INSTRUCTION)
+        mon.register_callback(self.tool, mon.events.PY_THROW, on_throw)
+        mon.set_events(self.tool, mon.events.PY_THROW)
+        for f in doomed:
+            self.watch(f.f_code)
+
+    def watch(self, code):
+        if code not in self.codes:
+            self.codes.add(code)
+            sys.monitoring.set_local_events(self.tool, code, sys.monitoring.events.INSTRUCTION)
 
     def disarm(self):
         mon = sys.monitoring
+        mon.set_events(self.tool, 0)
         for code in self.codes:
             mon.set_local_events(self.tool, code, 0)
         mon.register_callback(self.tool, mon.events.INSTRUCTION, None)
+        mon.register_callback(self.tool, mon.events.PY_THROW, None)
         mon.free_tool_id(self.tool)
-        self.codes = []
+        self.codes = set()
 
 
 class _TraceTrap:
-    """CPython 3.11: chanemu._core's C trace function raises Discarded on an OPCODE event of a
-    doomed frame (f_trace_opcodes makes the frame report each instruction)."""
+    """CPython 3.11: chanemu._core's C trace function raises on an OPCODE event of a doomed frame
+    (f_trace_opcodes makes the frame report each instruction), and on a CALL event dooms a
+    generator that a doomed frame lets go of (closed_by_doomed)."""
 
     def __init__(self, core):
         self.core = core
@@ -82,7 +114,7 @@ class _TraceTrap:
     def arm(self, doomed):
         for f in doomed:
             f.f_trace_opcodes = True
-        self.saved = self.core._discard_trace_on(doomed)
+        self.saved = self.core._discard_trace_on(doomed, closed_by_doomed)
 
     def disarm(self):
         self.core._discard_trace_off(self.saved)
@@ -111,15 +143,55 @@ def can_discard():
     return _new_trap is not False
 
 
-def _doomed_frames(gr):
-    """The frames of a suspended greenlet that belong to the program (not to the core twin)."""
-    out = set()
+def _doomed_frames(gr, doomed):
+    """Add the frames of a suspended greenlet that belong to the program (not to the core twin)
+    to doomed (frame -> the exception its next instruction raises), with the suspended
+    generators their locals hold (freed later, with the exception's traceback)."""
     f = gr.gr_frame
     while f is not None:
         if not _coreapi.is_core_module(f.f_globals.get("__name__", "")):
-            out.add(f)
+            doomed[f] = Discarded
+            _doom_local_generators(f, doomed)
         f = f.f_back
-    return out
+
+
+# How far the search for a discarded goroutine's suspended generators goes from its locals (an
+# ExitStack holding a @contextmanager is seven references deep) and how many objects it reads.
+_GEN_DEPTH = 8
+_GEN_BUDGET = 2000
+_NOT_FOLLOWED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                 types.CodeType, types.FrameType, str, bytes, int, float)
+
+
+def _doom_local_generators(frame, doomed):
+    """Suspended generators that the frame's locals hold, directly or through containers and
+    objects (not through functions, modules, frames, greenlets, channels or the core's types):
+    they are closed when the frame is freed, after its unwinding, and their finally blocks are
+    the goroutine's code."""
+    stop = _NOT_FOLLOWED + tuple(t for core in _coreapi.loaded_cores()
+                                 for t in (core.Chan, *core.OPAQUE_TYPES)) + (greenlet.greenlet,)
+    seen = set()
+    todo = [(v, 0) for v in frame.f_locals.values()]
+    while todo and len(seen) < _GEN_BUDGET:
+        obj, depth = todo.pop()
+        if id(obj) in seen or isinstance(obj, stop):
+            continue
+        seen.add(id(obj))
+        if inspect.isgenerator(obj):
+            if obj.gi_frame is not None and not obj.gi_running:
+                doomed[obj.gi_frame] = GeneratorExit
+            continue
+        if depth < _GEN_DEPTH:
+            todo.extend((r, depth + 1) for r in gc.get_referents(obj))
+
+
+def _let_go(frame):
+    """Free an unwound frame's locals now."""
+    frame.clear()
+    if sys.version_info < (3, 13):
+        # Reading f_locals (the generator search did) left a snapshot dict in the frame, which
+        # clear() keeps; reading it again syncs it with the cleared locals, emptying it.
+        frame.f_locals
 
 
 def _throw_into(gr, exc_type):
@@ -151,14 +223,20 @@ def discard(grs):
     if not grs:
         return None
     with _discard_lock:
-        doomed = set()
+        doomed = {}
         for gr in grs:
-            doomed |= _doomed_frames(gr)
+            _doomed_frames(gr, doomed)
         trap = _new_trap()
         trap.arm(doomed)
         try:
             for gr in grs:
                 pending = _throw_into(gr, Discarded) or pending
+            # Let go of what the goroutines' frames hold while still armed: the generators
+            # their locals held are closed now, and stay doomed. (A frame can outlive its
+            # unwinding: a traceback kept in C still points at it.)
+            for f in [f for f, exc in doomed.items() if exc is Discarded]:
+                del doomed[f]
+                _let_go(f)
         finally:
             trap.disarm()
             doomed.clear()

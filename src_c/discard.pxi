@@ -6,7 +6,8 @@
 # there for the discarded goroutine's frames makes every finally, with-exit and except body raise
 # again before it runs, so the frames unwind without running any of their code. Other frames
 # (an object's __del__ running meanwhile) are left alone: only OPCODE events of frames in the
-# doomed set raise.
+# doomed dict (frame -> exception class) raise. A CALL event asks the lifecycle layer whether the
+# frame is a generator being closed by a doomed frame (then it is doomed too).
 
 cdef extern from "Python.h":
     ctypedef int (*Py_tracefunc)(PyObject*, PyFrameObject*, int, PyObject*) except -1
@@ -15,7 +16,8 @@ cdef extern from "Python.h":
     ctypedef struct PyThreadState:
         pass
     PyThreadState* PyThreadState_Get()
-    int PySet_Contains(object s, PyObject* key) except -1
+    PyObject* PyDict_GetItemWithError(object d, object key) except? NULL
+    int PyTrace_CALL
     void PyErr_SetNone(object)
     object PyCapsule_New(void* p, const char* name, void* destructor)
     void* PyCapsule_GetPointer(object capsule, const char* name) except? NULL
@@ -33,25 +35,33 @@ cdef extern from *:
     Py_tracefunc chanemu_tracefunc(PyThreadState* ts)
     PyObject* chanemu_traceobj(PyThreadState* ts)
 
-from chanemu._errors import Discarded as _Discarded
 
 
-cdef int discard_trace(PyObject* doomed, PyFrameObject* f, int what, PyObject* arg) except -1:
-    if what == PyTrace_OPCODE and PySet_Contains(<object>doomed, <PyObject*>f) == 1:
-        PyErr_SetNone(_Discarded)
-        return -1
+cdef int discard_trace(PyObject* state, PyFrameObject* f, int what, PyObject* arg) except -1:
+    cdef PyObject* exc
+    if what == PyTrace_OPCODE:
+        exc = PyDict_GetItemWithError((<tuple>state)[0], <object><PyObject*>f)
+        if exc != NULL:
+            PyErr_SetNone(<object>exc)
+            return -1
+    elif what == PyTrace_CALL:
+        if (<tuple>state)[1](<object><PyObject*>f, (<tuple>state)[0]):
+            (<object><PyObject*>f).f_trace_opcodes = True
     return 0
 
 
-def _discard_trace_on(set doomed):
-    """Install the discarding trace function for this thread (doomed: the set of frames that
-    must not run). Returns what to hand to _discard_trace_off: the trace function it replaced."""
+def _discard_trace_on(dict doomed, closing):
+    """Install the discarding trace function for this thread. doomed: frame -> the exception its
+    next instruction raises; closing(frame, doomed): whether a frame entered meanwhile is a
+    generator being closed by a doomed frame (it then adds it to doomed). Returns what to hand
+    to _discard_trace_off: the trace function it replaced."""
     cdef PyThreadState* ts = PyThreadState_Get()
     cdef Py_tracefunc prev = chanemu_tracefunc(ts)
     cdef PyObject* prevobj = chanemu_traceobj(ts)
     saved = (PyCapsule_New(<void*>prev, "chanemu.tracefunc", NULL) if prev != NULL else None,
              <object>prevobj if prevobj != NULL else None)
-    PyEval_SetTrace(discard_trace, <PyObject*>doomed)
+    state = (doomed, closing)
+    PyEval_SetTrace(discard_trace, <PyObject*>state)
     return saved
 
 

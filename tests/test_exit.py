@@ -1,6 +1,7 @@
 """How a program ends: as Go's process exits, no code of another goroutine runs once main has
 returned, a deadlock was found or a goroutine crashed (chanemu/_lifecycle.py). Each test is one
 symptom of issue 10 item 1, on both twins."""
+import contextlib
 import gc
 import signal
 import sys
@@ -433,3 +434,57 @@ def test_runtime_calls_of_an_unwinding_goroutine_raise_at_once(ce, call):
 
     ce.run(main, at_exit="unwind")
     assert errors == ["chanemu: the program has ended"]
+
+
+def test_generators_of_a_discarded_goroutine_do_not_run(ce):
+    """A @contextmanager's finally, a half-consumed generator's finally, an ExitStack's context
+    managers: they belong to the discarded goroutine, and are closed without running when its
+    frames are freed (the generator's close() is satisfied, nothing is reported)."""
+    out = []
+    unraisable = []
+
+    @contextlib.contextmanager
+    def cm(tag):
+        try:
+            yield
+        finally:
+            out.append(tag)
+
+    def gen():
+        try:
+            yield 1
+            yield 2
+        finally:
+            out.append("generator")
+
+    def main():
+        c = ce.Chan()
+
+        def with_cm():
+            with cm("with"):
+                c.recv()
+
+        def exit_stack():
+            with contextlib.ExitStack() as st:
+                st.enter_context(cm("exit stack"))
+                c.recv()
+
+        def held():
+            x = cm("held")
+            x.__enter__()
+            g = gen()
+            next(g)
+            c.recv()
+
+        for f in (with_cm, exit_stack, held):
+            wait_parked(ce, ce.go(f))
+
+    old = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        ce.run(main)
+        gc.collect()
+    finally:
+        sys.unraisablehook = old
+    assert out == []
+    assert unraisable == []
