@@ -110,14 +110,20 @@ class _TraceTrap:
     def __init__(self, core):
         self.core = core
         self.saved = None
+        self.doomed = None
 
     def arm(self, doomed):
+        self.doomed = doomed
         for f in doomed:
             f.f_trace_opcodes = True
         self.saved = self.core._discard_trace_on(doomed, closed_by_doomed)
 
     def disarm(self):
         self.core._discard_trace_off(self.saved)
+        for f in self.doomed:
+            # A generator that someone else still holds reports opcodes no more.
+            f.f_trace_opcodes = False
+        self.doomed = None
 
 
 def _trap_factory():

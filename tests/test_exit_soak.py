@@ -6,6 +6,7 @@ CI runs a small version (about ten seconds); the issue's figures (1,000 programs
 goroutines, 100 threads) run with ``pytest -m slow tests/test_exit_soak.py``.
 """
 import gc
+import os
 import signal
 import threading
 
@@ -120,7 +121,10 @@ def test_end_soak_ci(ce):
 
 
 @pytest.mark.slow
-def test_end_soak_full(ce, capsys):
+def test_end_soak_full(ce, capsys, request):
+    """Several minutes: run with ``pytest -m slow`` (or CHANEMU_SLOW=1)."""
+    if "slow" not in (request.config.option.markexpr or "") and not os.environ.get("CHANEMU_SLOW"):
+        pytest.skip("slow: select it with -m slow or CHANEMU_SLOW=1")
     before, after, interrupted = soak(ce, programs=1000, per=1000, sigint_every=50,
                                       threads=100, per_thread=1000)
     with capsys.disabled():
