@@ -32,6 +32,7 @@ import signal
 import sys
 import threading
 import types
+import warnings
 
 import greenlet
 
@@ -296,11 +297,7 @@ def end_program(rt, at_exit="discard"):
         grs = rt.end()       # dead from now on: gopark, gosched, go raise at once
         pending = None
         try:
-            if at_exit == "discard" and can_discard():
-                pending = discard(grs)
-            pending = unwind(grs) or pending      # what discarding could not end
-        except KeyboardInterrupt as e:
-            pending = e
+            pending = _end_goroutines(grs, at_exit)
         finally:
             grs = None
             try:
@@ -311,6 +308,25 @@ def end_program(rt, at_exit="discard"):
         pending = KeyboardInterrupt()
     if pending is not None:
         raise pending
+
+
+def _end_goroutines(grs, at_exit):
+    """Discard (or unwind) the greenlets grs. Returns a KeyboardInterrupt to raise afterwards, or
+    None. Whatever discarding could not end is unwound, never left to the garbage collector
+    (which would unwind it later, at a random moment)."""
+    pending = None
+    if at_exit == "discard" and can_discard():
+        try:
+            pending = discard(grs)
+        except KeyboardInterrupt as e:
+            pending = e
+        except Exception as e:
+            warnings.warn(f"chanemu: could not discard the program's goroutines ({e!r}); "
+                          "unwinding them instead", RuntimeWarning, stacklevel=2)
+    try:
+        return unwind(grs) or pending
+    except KeyboardInterrupt as e:
+        return pending or e
 
 
 def _stop_trace(rt):

@@ -488,3 +488,27 @@ def test_generators_of_a_discarded_goroutine_do_not_run(ce):
         sys.unraisablehook = old
     assert out == []
     assert unraisable == []
+
+
+def test_a_failing_discard_warns_and_unwinds(ce, monkeypatch):
+    """If discarding fails (say no sys.monitoring tool id is free), the end says so and unwinds
+    the goroutines rather than leave them to the garbage collector."""
+    from chanemu import _lifecycle
+
+    class Broken:
+        def arm(self, doomed):
+            raise RuntimeError("no tool id")
+
+        def disarm(self):
+            pass
+
+    _lifecycle.can_discard()
+    monkeypatch.setattr(_lifecycle, "_new_trap", Broken)
+    out = []
+
+    def main():
+        park_n(ce, 2, out)
+
+    with pytest.warns(RuntimeWarning, match="could not discard"):
+        ce.run(main)
+    assert sorted(x for x in out if x.startswith("finally")) == ["finally 0", "finally 1"]
