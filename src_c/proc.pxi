@@ -460,43 +460,42 @@ cdef class Runtime:
             q.popleft()()
 
     # -- the end of the program (called by chanemu._lifecycle) ------------------------------
-    def end(Runtime rt):
+    def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go raise).
         Returns the greenlets the lifecycle layer must end: g0 first, then the goroutines', then
         the idle workers'. Run queues are emptied first, so no goroutine starts during the end."""
         cdef Goroutine g
-        rt.dead = True
-        rt.runq.size = rt.globrunq.size = 0
-        rt.runnext = None
-        grs = [] if rt.g0 is None else [rt.g0]
-        grs += [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
-        rt.gfree = []
-        rt.g0 = None
+        self.dead = True
+        self.runq.size = self.globrunq.size = 0
+        self.runnext = None
+        grs = [] if self.g0 is None else [self.g0]
+        grs += [g.gr for g in self.allgs.values() if g.gr is not None] + self.gfree
+        self.gfree = []
+        self.g0 = None
         return grs
 
-
-    def release(Runtime rt):
+    def release(self):
         """After the end: let go of every goroutine, so nothing of the program stays reachable from
         a handle that outlives it (and the Runtime -> allgs -> G -> Runtime cycle is broken: G is
         not tracked by the cyclic GC)."""
         cdef Goroutine g
-        for g in rt.allgs.values():
+        for g in self.allgs.values():
             g.atomicstatus = _Gdead
             g.gr = None
             g.startfn = g.args = g.kwargs = None
             g.waitobj = None
             g.waiting = g.param = NULL
-        rt.allgs.clear()
-        rt.curg = None
-        rt.runq.size = rt.globrunq.size = 0
-        rt.runnext = None
-        rt.gfree = []
-        rt.g0 = None
-        rt.fatal_target = None
-        rt.timers.clear()
-        rt.timer_next = NO_TIMER
-        rt.safepoints.clear()
-        rt.tracer = None
+        self.allgs.clear()
+        self.curg = None
+        self.runq.size = self.globrunq.size = 0
+        self.runnext = None
+        self.gfree = []
+        self.g0 = None
+        self.fatal_target = None
+        self.timers.clear()
+        self.timer_next = NO_TIMER
+        self.safepoints.clear()
+        self.tracer = None
 
     # -- invariants ---------------------------------------------------------------------------
     def check_invariants(self):
