@@ -28,6 +28,14 @@ class GoExit(BaseException):
     """
 
 
+class Discarded(BaseException):
+    """Private: thrown into a goroutine that the program's end discards (chanemu/_lifecycle.py).
+
+    Never seen by user code: every handler of a discarded goroutine is skipped, and run() never
+    lets it out.
+    """
+
+
 # Shown as chanemu.Panic, chanemu.Deadlock... in tracebacks: the names users import.
 for _cls in (Panic, FatalError, Deadlock):
     _cls.__module__ = "chanemu"

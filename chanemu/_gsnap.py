@@ -335,10 +335,8 @@ def _positions(gs):
 
 def twin_of(rt):
     """The core module (twin) a runtime belongs to."""
-    mod = type(rt).__module__
-    if mod.startswith("chanemu._pycore"):
-        return sys.modules["chanemu._pycore"]
-    return sys.modules.get(mod, chanemu._impl)
+    from . import _coreapi
+    return _coreapi.core_of(rt) or chanemu._impl
 
 
 def live_chans(rt=None):

@@ -23,23 +23,17 @@ _CHAN, _BARRIER, _FRAME, _PLAIN = range(4)
 
 
 def _kinds():
-    """Type classifiers for the twins loaded in this process."""
+    """Type classifiers for the twins loaded in this process (through the core interface)."""
+    from . import _coreapi
     chans, barriers = [], []
     try:
         import greenlet
         barriers.append(greenlet.greenlet)
     except ImportError:     # pragma: no cover
         pass
-    core = sys.modules.get("chanemu._core")
-    if core is not None:
+    for core in _coreapi.loaded_cores():
         chans.append(core.Chan)
-        barriers += [core.Goroutine, core.Runtime]
-    proc = sys.modules.get("chanemu._pycore.proc")
-    if proc is not None:
-        barriers += [proc.Goroutine, proc.Runtime, proc.sudog]
-    pychan = sys.modules.get("chanemu._pycore.chan")
-    if pychan is not None:
-        chans.append(pychan.Chan)
+        barriers += core.OPAQUE_TYPES
     return tuple(chans), tuple(barriers)
 
 

@@ -12,6 +12,8 @@ offset); chanemu's own frames are hidden, as Go hides runtime frames.
 import os
 import sys as _sys
 
+from . import _coreapi
+
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 # The runtime's own files: hidden from dumps, as Go hides runtime.* frames. The packages above
 # the core (chanemu.time, chanemu.sync, ...) stay visible, as time.Sleep and sync.(*WaitGroup).Wait
@@ -198,7 +200,7 @@ def entry_name(fn):
     if self is not None and not isinstance(self, type(fn)) and mod is None:
         mod = type(self).__module__          # a builtin method: list.append of a list
     mod = mod or type(fn).__module__
-    if mod.startswith(("chanemu._core", "chanemu._pycore")):
+    if mod and _coreapi.is_core_module(mod):
         # a function of the core itself (go(select)): the same on both twins
         return f"chanemu.{getattr(fn, '__name__', '?')}"
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__

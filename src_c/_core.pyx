@@ -6,6 +6,7 @@ One extension assembled from the sources beside this file:
              the sudog cache, goroutine free list, deadlock detection
   chan.pxi   hchan, waitq, chansend, chanrecv, send, recv, closechan
   select.pxi select cases, selectgo with its three passes, the compiler's lowerings
+  discard.pxi the C trace function that discards a goroutine's frames on CPython 3.11
 The structs are declared in _core.pxd. The pure-Python twin, chanemu/_pycore/, mirrors every
 function here under the same name.
 """
@@ -37,7 +38,6 @@ from chanemu._chandir import (for_send as chandir_for_send, for_recv as chandir_
                               register as chandir_register, RECV_FROM_SEND_ONLY,
                               SEND_TO_RECV_ONLY, CLOSE_RECV_ONLY)
 from chanemu._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
-from chanemu import _hooks
 from chanemu._traceback import pytest_hide as __tracebackhide__   # hides our frames in pytest
 from chanemu._timers import Timer, TimerHeap
 
@@ -49,6 +49,17 @@ DEBUG = bool(CHANEMU_DEBUG)
 include "proc.pxi"
 include "chan.pxi"
 include "select.pxi"
+include "discard.pxi"
+
+
+# The interface the upper layer uses (chanemu/_coreapi.py NAMES; tests/test_coreapi.py).
+__all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_hchan",
+           "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
+           "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
+           "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES"]
+
+# The scheduler's own types: the object-graph walk of the leak detector does not follow them.
+OPAQUE_TYPES = (Goroutine, Runtime)
 
 
 def getg():

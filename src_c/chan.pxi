@@ -629,8 +629,8 @@ cdef int park_forever(int reason) except -1:
 
 
 cdef int abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) except -1:
-    """An exception was thrown into gp, parked on q (a fatal error of the program, or
-    teardown): make it run again, take its sudog off the queue if no one dequeued it, and
+    """An exception was thrown into gp, parked on q (a fatal error of the program, or its end,
+    which runs this core handler and none of the program's): make it run again, take its sudog off the queue if no one dequeued it, and
     release it."""
     unpark(rt, gp)
     if gp.param == NULL:

@@ -15,6 +15,9 @@
 # or goroutine 1 of the thread's default runtime.
 
 cdef extern from "Python.h":
+    ctypedef struct PyThreadState
+    PyThreadState* PyThreadState_Get()
+    unsigned long long PyThreadState_GetID(PyThreadState* ts)
     PyObject* PyThreadState_GetDict()
     unsigned long PyThread_get_thread_ident()
     PyObject* PyEval_GetFrame()
@@ -129,7 +132,7 @@ cdef list gq_list(gqueue* q):
 
 # Not tracked by the cyclic GC: a leak of 100,000 goroutines would otherwise be traversed by every
 # full collection. No cycle through a G outlives it: a live G is held by allgs, and a dead or
-# discarded one drops its function, arguments, greenlet and sudogs (goexit0, crash, teardown).
+# discarded one drops its function, arguments, greenlet and sudogs (goexit0, crash, the end of the program).
 @cython.no_gc
 cdef class Goroutine:
     """A goroutine (Go's g). Each goroutine has exactly one handle: this object."""
@@ -457,6 +460,44 @@ cdef class Runtime:
         while q:
             q.popleft()()
 
+    # -- the end of the program (called by chanemu._lifecycle) ------------------------------
+    def end(self):
+        """The program has ended: from now on nothing of it runs (gopark, gosched and go raise).
+        Returns the greenlets the lifecycle layer must end: g0 first, then the goroutines', then
+        the idle workers'. Run queues are emptied first, so no goroutine starts during the end."""
+        cdef Goroutine g
+        self.dead = True
+        self.runq.size = self.globrunq.size = 0
+        self.runnext = None
+        grs = [] if self.g0 is None else [self.g0]
+        grs += [g.gr for g in self.allgs.values() if g.gr is not None] + self.gfree
+        self.gfree = []
+        self.g0 = None
+        return grs
+
+    def release(self):
+        """After the end: let go of every goroutine, so nothing of the program stays reachable from
+        a handle that outlives it (and the Runtime -> allgs -> G -> Runtime cycle is broken: G is
+        not tracked by the cyclic GC)."""
+        cdef Goroutine g
+        for g in self.allgs.values():
+            g.atomicstatus = _Gdead
+            g.gr = None
+            g.startfn = g.args = g.kwargs = None
+            g.waitobj = None
+            g.waiting = g.param = NULL
+        self.allgs.clear()
+        self.curg = None
+        self.runq.size = self.globrunq.size = 0
+        self.runnext = None
+        self.gfree = []
+        self.g0 = None
+        self.fatal_target = None
+        self.timers.clear()
+        self.timer_next = NO_TIMER
+        self.safepoints.clear()
+        self.tracer = None
+
     # -- invariants ---------------------------------------------------------------------------
     def check_invariants(self):
         """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
@@ -492,52 +533,66 @@ cdef int throw(str msg) except -1:
 
 
 # -- the runtime of this thread ------------------------------------------------------------
-# The thread's runtime lives in its thread-state dict. The last dict looked up is cached with a
-# strong reference, so its address cannot be reused by another thread while it is cached.
+# The thread's runtime lives in its thread-state dict. The last thread looked up is cached by
+# its thread state's address and unique id (an ended thread's address can be reused, its id
+# cannot); the cache holds the runtime, not the dict, so a thread's dict, and with it the
+# lifecycle's thread-end holder, is freed when the thread ends.
 cdef str _RT_KEY = "chanemu._core.runtime"
-cdef PyObject* _cache_dict = NULL
+cdef PyThreadState* _cache_ts = NULL
+cdef unsigned long long _cache_tsid = 0
 cdef Runtime _cache_rt = None
 
 
 cdef inline Runtime getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
-    cdef PyObject* d = PyThreadState_GetDict()
-    if d == _cache_dict and d != NULL:
+    cdef PyThreadState* ts = PyThreadState_Get()
+    if ts == _cache_ts and PyThreadState_GetID(ts) == _cache_tsid:
         return _cache_rt
-    return getrt_slow(d)
+    return getrt_slow(ts)
 
 
-cdef Runtime getrt_slow(PyObject* d):
-    global _cache_dict, _cache_rt
+cdef Runtime getrt_slow(PyThreadState* ts):
+    global _cache_ts, _cache_tsid, _cache_rt
+    cdef PyObject* d = PyThreadState_GetDict()
     if d == NULL:
         raise RuntimeError("chanemu: no thread state")
     rt = (<dict>d).get(_RT_KEY)
     if rt is None:
         rt = default_runtime()
         (<dict>d)[_RT_KEY] = rt
-    Py_INCREF(<object>d)
-    Py_XDECREF(_cache_dict)
-    _cache_dict = d
+    _cache_ts = ts
+    _cache_tsid = PyThreadState_GetID(ts)
     _cache_rt = rt
     return rt
 
 
 cdef void set_thread_rt(object rt):
     """Make rt (or no runtime, for None) the calling thread's current runtime."""
-    global _cache_dict, _cache_rt
+    global _cache_ts, _cache_rt
     cdef PyObject* d = PyThreadState_GetDict()
     if rt is None:
         (<dict>d).pop(_RT_KEY, None)
     else:
         (<dict>d)[_RT_KEY] = rt
-    Py_XDECREF(_cache_dict)
-    _cache_dict = NULL
+    _cache_ts = NULL
     _cache_rt = None
 
 
 cdef Runtime thread_rt_or_none():
     cdef PyObject* d = PyThreadState_GetDict()
     return (<dict>d).get(_RT_KEY)
+
+
+def thread_runtime():
+    """The calling thread's current runtime, or None (none is made)."""
+    return thread_rt_or_none()
+
+
+def set_thread_runtime(rt):
+    """Make rt (a Runtime, or None) the calling thread's current runtime."""
+    if rt is not None and not isinstance(rt, Runtime):
+        raise TypeError(f"expected a Runtime, got {type(rt).__name__}")
+    set_thread_rt(rt)
 
 
 cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long parent, object gopc):
@@ -562,6 +617,8 @@ cdef Runtime default_runtime():
     g1.atomicstatus = _Grunning
     rt.curg = g1
     rt.fatal_target = g1.gr
+    from chanemu import _lifecycle
+    _lifecycle.default_runtime_made(rt)
     return rt
 
 
@@ -585,16 +642,24 @@ cdef int check_current(Runtime rt) except -1:
     return 0
 
 
+cdef int raise_ended() except -1:
+    """A runtime call from a goroutine of a program that has ended (unwinding at its end, or an
+    object's __del__ running meanwhile): it fails at once, nothing is scheduled."""
+    raise RuntimeError("chanemu: the program has ended")
+
+
 # -- park and ready ------------------------------------------------------------------------
 cdef int gopark(Runtime rt, int reason) except -1:
     """Park the current goroutine with a wait reason and run others until goready(gp).
 
     The caller has already queued gp's sudogs (if any). If an exception is thrown into the
-    parked goroutine (a fatal error of the program, GreenletExit at teardown), gopark raises it
+    parked goroutine (a fatal error of the program, the program's end), gopark raises it
     and the caller must call unpark(rt, gp) and undo its queueing. (The try is the caller's,
     which has one anyway: a second here costs the hot path a few ns per park.)
     """
     cdef Goroutine gp = rt.curg
+    if rt.dead:
+        raise_ended()
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
     gp.waitreason = reason
@@ -842,8 +907,8 @@ def _worker(*_):
             except GoExit:
                 pass
             except BaseException as e:
-                if rt.dead and isinstance(e, GreenletExit):
-                    return None
+                if rt.dead:
+                    raise       # the program has ended: this goroutine is being discarded
                 gp = crash(rt, gp, e)
                 continue
             gp = goexit0(rt, gp)
@@ -937,7 +1002,7 @@ def go(fn, *args, **kwargs):
         raise TypeError(f"go: {type(fn).__name__!r} object is not callable")
     cdef Runtime rt = getrt()
     if rt.dead:
-        raise RuntimeError("chanemu: the program has ended")
+        raise_ended()
     gp = newg(rt, fn, args, kwargs, rt.curg.goid, caller_site())
     rt.runqput(gp, True)
     if rt.tracer is not None:
@@ -950,6 +1015,8 @@ def gosched():
     local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first."""
     cdef Runtime rt = getrt()
     cdef Goroutine gp = rt.curg
+    if rt.dead:
+        raise_ended()
     if rt.runnext is None and rt.runq.size == 0 and rt.globrunq.size == 0:
         return    # Go would run the caller again, from the global queue
     check_current(rt)
@@ -969,40 +1036,26 @@ def goexit():
     raise GoExit()
 
 
-def run(main, *args, seed=None, clock="real", **kwargs):
-    """Run main(*args, **kwargs) as goroutine 1 of a fresh runtime and return its result.
-
-    The program ends when main returns; goroutines still parked are discarded (their greenlets
-    unwind with GreenletExit). A deadlock or an exception escaping a goroutine comes out of run().
-    """
-    if not callable(main):
-        raise TypeError(f"run: {type(main).__name__!r} object is not callable")
-    prev = thread_rt_or_none()
-    if prev is not None and (<Runtime>prev).is_run:
-        raise RuntimeError("chanemu: run() called inside a running program (run() does not nest)")
-    cdef Runtime rt = Runtime(seed, clock)
+def run_main(Runtime rt, main, tuple args, dict kwargs):
+    """Run main(*args, **kwargs) as goroutine 1 of rt, which the caller made the thread's
+    runtime (chanemu._lifecycle.run); returns main's result, or raises what ended the program
+    (a deadlock, a goroutine's crash). The caller ends the program afterwards."""
+    if rt.is_run or rt.goidgen:
+        raise RuntimeError("chanemu: a runtime runs one program")
     rt.is_run = True
     rt.fatal_target = greenlet.getcurrent()
     cdef Goroutine g1 = newg(rt, main, args, kwargs, 0, None)
     g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
-    set_thread_rt(rt)
-    try:
-        result = g1.gr.switch()
-        if type(result) is MainExit:
-            raise (<MainExit>result).exc
-        return result
-    finally:
-        # Teardown first: discarded goroutines unwind inside their own (dead) program.
-        try:
-            teardown(rt)
-        finally:
-            set_thread_rt(prev)
+    result = g1.gr.switch()
+    if type(result) is _MainExit:
+        raise (<_MainExit>result).exc
+    return result
 
 
 @cython.final
-cdef class MainExit:
+cdef class _MainExit:
     """main raised GreenletExit: carried to run() as a value, raised there."""
     cdef object exc
 
@@ -1018,11 +1071,11 @@ def _main_body(*_):
             return g1.startfn(*g1.args, **g1.kwargs)
         return g1.startfn(*g1.args)
     except GreenletExit as e:
-        # greenlet would hand a GreenletExit to run() as main's result: wrap it (unless it is
-        # teardown's, unwinding a main that a fatal error left parked).
+        # greenlet would hand a GreenletExit to run() as main's result: wrap it (unless the
+        # program has ended and main, left parked by a fatal error, is being unwound).
         if rt.dead:
-            return None
-        return MainExit(e)
+            raise
+        return _MainExit(e)
     except GoExit:
         # main called runtime.Goexit: the others run on; the program ends in a fatal error.
         nxt = goexit0(rt, g1)
@@ -1031,33 +1084,8 @@ def _main_body(*_):
         return _worker()
 
 
-cdef int teardown(Runtime rt) except -1:
-    """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
-    cdef Goroutine g
-    _hooks.program_ended(rt)
-    rt.dead = True
-    # g0 goes first: the workers it parents then end into its parent, the caller of run().
-    grs = [] if rt.g0 is None else [rt.g0]
-    grs += [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
-    rt.gfree = []
-    rt.g0 = None
-    rt.runq.size = rt.globrunq.size = 0
-    rt.runnext = None
-    for gr in grs:
-        if not gr.dead and not is_current_greenlet(gr):
-            try:
-                gr.throw(GreenletExit)
-            except GreenletExit:
-                pass
-    for g in rt.allgs.values():
-        # A discarded goroutine's handle may outlive the program: let go of what it held.
-        g.atomicstatus = _Gdead
-        g.gr = None
-        g.startfn = g.args = g.kwargs = None
-        g.waitobj = None
-        g.waiting = g.param = NULL
-    rt.allgs.clear()
-    rt.curg = None
-    rt.timers.clear()
-    rt.timer_next = NO_TIMER
-    return 0
+def run(main, *args, **kwargs):
+    """run(main, *args, seed=None, clock="real", at_exit="discard", **kwargs): run a program on
+    this twin (the lifecycle, written once, is chanemu._lifecycle.run_on)."""
+    from chanemu import _lifecycle
+    return _lifecycle.run_on(sys.modules["chanemu._core"], main, *args, **kwargs)

@@ -478,11 +478,14 @@ def test_blocking_call_in_del_parks_the_goroutine(ce):
     assert ce.run(main) == ["sender runs", ("del got", "value"), "after del"]
 
 
-def test_program_ending_while_parked_in_del(ce):
+@pytest.mark.parametrize("at_exit", ["discard", "unwind"])
+def test_program_ending_while_parked_in_del(ce, at_exit):
     """The program deadlocks while main is parked inside __del__: run() raises the Deadlock.
-    The exception that unwinds main at teardown cannot leave __del__ (Python reports it as
-    unraisable), so main's code after the ``del`` runs on; its next blocking call unwinds it
-    at once, and nothing of it survives the program."""
+    The exception that ends main cannot leave __del__ (Python reports it as unraisable). When
+    main is discarded (Go's end) nothing of main runs after that: its next instruction raises
+    again. When it is unwound (at_exit="unwind"), main's code after the ``del`` runs on, and its
+    next blocking call fails at once. Nothing of it survives the program either way."""
+    from chanemu._errors import Discarded
     unraisable = []
     after = []
     old = sys.unraisablehook
@@ -492,17 +495,21 @@ def test_program_ending_while_parked_in_del(ce):
             c = ce.Chan()
             obj = Finalized(c, [])
             del obj                 # blocks forever: the program deadlocks inside __del__
-            after.append("ran on after teardown")
-            c.recv()                # a blocking call of an ended program: unwinds
+            after.append("ran on after the end")
+            c.recv()                # a blocking call of an ended program: raises at once
             after.append("BUG: parked again")
 
         with pytest.raises(ce.Deadlock):
-            ce.run(main)
+            ce.run(main, at_exit=at_exit)
         gc.collect()
     finally:
         sys.unraisablehook = old
-    assert unraisable == [greenlet.GreenletExit]
-    assert after == ["ran on after teardown"]
+    if at_exit == "discard":
+        assert unraisable == [Discarded]
+        assert after == []
+    else:
+        assert unraisable == [greenlet.GreenletExit]
+        assert after == ["ran on after the end"]
     assert ce.run(lambda: "interpreter fine") == "interpreter fine"
 
 
@@ -699,8 +706,9 @@ def test_allocation_failure_is_a_memory_error(ce):
 
 
 def test_threads_dying_with_parked_goroutines(ce):
-    """Threads end with goroutines parked in their default runtimes; their channels are then
-    read and used from the main thread, and collected: clear errors, no crash."""
+    """Threads end with goroutines parked in their default runtimes: each thread's end discards
+    them, which takes them off their channel's queue. The channels are then used from the main
+    thread, and collected: clear errors, no crash."""
     r = run_py("""
         import gc, threading, chanemu
         chans = []
@@ -727,4 +735,4 @@ def test_threads_dying_with_parked_goroutines(ce):
         print(chanemu.run(lambda: "fine"))
     """, ce.IMPL)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["50", "RuntimeError", "RuntimeError", "RuntimeError", "fine"]
+    assert r.stdout.split() == ["0", "RuntimeError", "RuntimeError", "RuntimeError", "fine"]

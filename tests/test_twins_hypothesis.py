@@ -124,6 +124,8 @@ def execute(impl_name, program, run_seed):
     def main():
         chans = [Chan(cap, chanemu.Empty) if e else Chan(cap)
                  for cap, e in zip(program["caps"], empty)]
+        ended["chans"] = chans
+        ended["rt"] = impl.current_runtime()
 
         def ch(i):
             return nilchan if i == NIL else chans[i]
@@ -139,6 +141,13 @@ def execute(impl_name, program, run_seed):
 
         def body(name, script):
             me = impl.getg().goid
+            try:
+                run_script(name, me, script)
+            finally:
+                # The end of the program discards parked goroutines: this never runs for them.
+                trace.append(("cleanup", name, me))
+
+        def run_script(name, me, script):
             for i, op in enumerate(script):
                 kind = op[0]
                 val = f"{name}.{i}"
@@ -184,6 +193,7 @@ def execute(impl_name, program, run_seed):
                     elif kind == "go":
                         k = op[1]
                         g = go(body, f"g{k}", program["gors"][k])
+                        ended["handles"].append(g)
                         res = g.goid
                     elif kind == "sleep":
                         _ctime.sleep(op[1] / 1000)
@@ -209,11 +219,17 @@ def execute(impl_name, program, run_seed):
                       tuple(_hchan(c) for c in chans), chanemu.runtime.num_goroutine()))
         check()
 
+    ended = {"chans": [], "handles": [], "rt": None}
     try:
         impl.run(main, seed=run_seed, clock="virtual")
         trace.append(("returned",))
     except chanemu.FatalError as e:
         trace.append(("fatal", type(e).__name__, str(e), e.dump))
+    # Through the end: what the program left behind (its channels' queues, its goroutines).
+    rt = ended["rt"]
+    trace.append(("after the end", rt.dead, rt.num_goroutine(),
+                  tuple((g.goid, g.status) for g in ended["handles"]),
+                  tuple(_hchan(c) for c in ended["chans"])))
     return trace
 
 
@@ -250,6 +266,10 @@ def compare_twins(program, run_seed, restore):
                         f"program {program!r}, seed {run_seed}\n"
                         f"common prefix ends with {tc[max(0, i - 3):i]!r}")
     assert len(tc) == len(tp), f"traces differ in length: {len(tc)} vs {len(tp)}"
+    finals = [i for i, ev in enumerate(tc) if ev[0] == "final"]
+    if finals:
+        late = [ev for ev in tc[finals[0]:] if ev[0] == "cleanup"]
+        assert late == [], f"cleanup ran after main returned: {late!r}, program {program!r}"
     return tc
 
 

@@ -418,8 +418,8 @@ def chansend(c, ep, block):
 
 
 def abandon(rt, gp, q, mysg):
-    """An exception was thrown into gp, parked on q (a fatal error of the program, or
-    teardown): make it run again, take its sudog off the queue if no one dequeued it, and
+    """An exception was thrown into gp, parked on q (a fatal error of the program, or its end,
+    which runs this core handler and none of the program's): make it run again, take its sudog off the queue if no one dequeued it, and
     release it."""
     unpark(rt, gp)
     if gp.param is None:

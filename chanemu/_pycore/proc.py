@@ -20,7 +20,7 @@ from collections import deque
 
 import greenlet
 
-from .. import _errors, _hooks
+from .. import _errors
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
@@ -408,6 +408,43 @@ class Runtime:
         while q:
             q.popleft()()
 
+    # -- the end of the program (called by chanemu._lifecycle) -----------------------------
+    def end(self):
+        """The program has ended: from now on nothing of it runs (gopark, gosched and go
+        raise). Returns the greenlets the lifecycle layer must end: g0 first, then the
+        goroutines', then the idle workers'. Run queues are emptied first, so no goroutine
+        starts during the end."""
+        self.dead = True
+        self.runq.clear()
+        self.globrunq.clear()
+        self.runnext = None
+        grs = [] if self.g0 is None else [self.g0]
+        grs += [g.gr for g in self.allgs.values() if g.gr is not None] + self.gfree
+        self.gfree = []
+        self.g0 = None
+        return grs
+
+    def release(self):
+        """After the end: let go of every goroutine, so nothing of the program stays reachable
+        from a handle that outlives it."""
+        for g in self.allgs.values():
+            g.atomicstatus = _Gdead
+            g.gr = None
+            g.startfn = g.args = g.kwargs = None
+            g.waiting = g.param = g.waitobj = None
+        self.allgs.clear()
+        self.curg = None
+        self.runq.clear()
+        self.globrunq.clear()
+        self.runnext = None
+        self.gfree = []
+        self.g0 = None
+        self.fatal_target = None
+        self.timers.clear()
+        self.timer_next = NO_TIMER
+        self.safepoints.clear()
+        self.tracer = None
+
     # -- invariants ----------------------------------------------------------------------
     def check_invariants(self):
         """Assert the scheduler's invariants and those of every channel a goroutine waits on."""
@@ -455,6 +492,8 @@ def _default_runtime():
     g1.atomicstatus = _Grunning
     rt.curg = g1
     rt.fatal_target = g1.gr
+    from .. import _lifecycle
+    _lifecycle.default_runtime_made(rt)
     return rt
 
 
@@ -475,16 +514,24 @@ def check_current(rt):
                            "this thread's runtime")
 
 
+def raise_ended():
+    """A runtime call from a goroutine of a program that has ended (unwinding at its end, or an
+    object's __del__ running meanwhile): it fails at once, nothing is scheduled."""
+    raise RuntimeError("chanemu: the program has ended")
+
+
 # -- park and ready -------------------------------------------------------------------------
 def gopark(rt, reason):
     """Park the current goroutine with a wait reason and run others until goready(gp).
 
     The caller has already queued gp's sudogs (if any). If an exception is thrown into the
-    parked goroutine (a fatal error of the program, GreenletExit at teardown), gopark raises it
+    parked goroutine (a fatal error of the program, the program's end), gopark raises it
     and the caller must call unpark(rt, gp) and undo its queueing. (The try is the caller's,
     which has one anyway: a second here costs the hot path a few ns per park.)
     """
     gp = rt.curg
+    if rt.dead:
+        raise_ended()
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
     gp.waitreason = reason
@@ -715,7 +762,7 @@ def newproc(fn, args, kwargs, gopc):
         raise TypeError(f"go: {type(fn).__name__!r} object is not callable")
     rt = getrt()
     if rt.dead:
-        raise RuntimeError("chanemu: the program has ended")
+        raise_ended()
     gp = rt.newg(fn, args, kwargs, rt.curg.goid, gopc)
     rt.runqput(gp, True)
     if rt.tracer is not None:
@@ -743,8 +790,8 @@ def _worker(gp):
             except GoExit:
                 pass
             except BaseException as e:
-                if rt.dead and isinstance(e, greenlet.GreenletExit):
-                    return None
+                if rt.dead:
+                    raise       # the program has ended: this goroutine is being discarded
                 gp = crash(rt, gp, e)
                 continue
             gp = goexit0(rt, gp)
@@ -823,6 +870,8 @@ def gosched():
     local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first."""
     rt = getrt()
     gp = rt.curg
+    if rt.dead:
+        raise_ended()
     if rt.runnext is None and not rt.runq and not rt.globrunq:
         return    # Go would run the caller again, from the global queue
     check_current(rt)
@@ -860,35 +909,32 @@ def go(fn, *args, **kwargs):
     return newproc(fn, args, kwargs, caller_site(1))
 
 
-def run(main, *args, seed=None, clock="real", **kwargs):
-    """Run main(*args, **kwargs) as goroutine 1 of a fresh runtime and return its result."""
-    if not callable(main):
-        raise TypeError(f"run: {type(main).__name__!r} object is not callable")
-    prev = getattr(_tls, "rt", None)
-    if prev is not None and prev.is_run:
-        raise RuntimeError("chanemu: run() called inside a running program (run() does not nest)")
-    rt = Runtime(seed, clock)
+def run(main, *args, **kwargs):
+    """run(main, *args, seed=None, clock="real", at_exit="discard", **kwargs): run a program on
+    this twin (the lifecycle, written once, is chanemu._lifecycle.run_on)."""
+    from .. import _lifecycle
+    return _lifecycle.run_on(sys.modules["chanemu._pycore"], main, *args, **kwargs)
+
+
+def run_main(rt, main, args, kwargs):
+    """Run main(*args, **kwargs) as goroutine 1 of rt, which the caller made the thread's
+    runtime (chanemu._lifecycle.run_on); returns main's result, or raises what ended the program
+    (a deadlock, a goroutine's crash). The caller ends the program afterwards."""
+    if rt.is_run or rt.goidgen:
+        raise RuntimeError("chanemu: a runtime runs one program")
     rt.is_run = True
     rt.fatal_target = greenlet.getcurrent()
     g1 = rt.newg(main, args, kwargs, 0, None)
     g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
-    _tls.rt = rt
-    try:
-        result = g1.gr.switch(g1)
-        if type(result) is MainExit:
-            raise result.exc
-        return result
-    finally:
-        # Teardown first: discarded goroutines unwind inside their own (dead) program.
-        try:
-            teardown(rt)
-        finally:
-            _tls.rt = prev
+    result = g1.gr.switch(g1)
+    if type(result) is _MainExit:
+        raise result.exc
+    return result
 
 
-class MainExit:
+class _MainExit:
     """main raised GreenletExit: carried to run() as a value, raised there."""
     __slots__ = ("exc",)
 
@@ -901,42 +947,23 @@ def _main_body(g1):
     try:
         return g1.startfn(*g1.args, **g1.kwargs)
     except greenlet.GreenletExit as e:
-        # greenlet would hand a GreenletExit to run() as main's result: wrap it (unless it is
-        # teardown's, unwinding a main that a fatal error left parked).
+        # greenlet would hand a GreenletExit to run() as main's result: wrap it (unless the
+        # program has ended and main, left parked by a fatal error, is being unwound).
         if rt.dead:
-            return None
-        return MainExit(e)
+            raise
+        return _MainExit(e)
     except GoExit:
         # main called runtime.Goexit: the others run on; the program ends in a fatal error.
         return _worker(goexit0(rt, g1))
 
 
-def teardown(rt):
-    """The program ended: discard its goroutines, unwinding their greenlets (GreenletExit)."""
-    _hooks.program_ended(rt)
-    rt.dead = True
-    me = greenlet.getcurrent()
-    # g0 goes first: the workers it parents then end into its parent, the caller of run().
-    grs = [] if rt.g0 is None else [rt.g0]
-    grs += [g.gr for g in rt.allgs.values() if g.gr is not None] + rt.gfree
-    rt.gfree = []
-    rt.g0 = None
-    for gr in grs:
-        if gr is not me and gr and not gr.dead:
-            try:
-                gr.throw(greenlet.GreenletExit)
-            except greenlet.GreenletExit:
-                pass
-    for g in rt.allgs.values():
-        # A discarded goroutine's handle may outlive the program: let go of what it held.
-        g.atomicstatus = _Gdead
-        g.gr = None
-        g.startfn = g.args = g.kwargs = None
-        g.waiting = g.param = g.waitobj = None
-    rt.allgs.clear()
-    rt.curg = None
-    rt.runq.clear()
-    rt.globrunq.clear()
-    rt.runnext = None
-    rt.timers.clear()
-    rt.timer_next = NO_TIMER
+def thread_runtime():
+    """The calling thread's current runtime, or None (none is made)."""
+    return getattr(_tls, "rt", None)
+
+
+def set_thread_runtime(rt):
+    """Make rt (a Runtime, or None) the calling thread's current runtime."""
+    if rt is not None and not isinstance(rt, Runtime):
+        raise TypeError(f"expected a Runtime, got {type(rt).__name__}")
+    _tls.rt = rt

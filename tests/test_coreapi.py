@@ -1,0 +1,80 @@
+"""The interface between a core twin and the layer above it (chanemu/_coreapi.py): both twins
+provide exactly the declared names, and the upper layer reaches a twin through it only."""
+import pathlib
+import re
+import types
+
+import pytest
+
+import chanemu
+from chanemu import _coreapi
+
+PKG = pathlib.Path(chanemu.__file__).parent
+
+
+def own_public_names(core):
+    """Public functions and classes the twin defines itself (not imported from elsewhere)."""
+    out = set()
+    for name in dir(core):
+        obj = getattr(core, name)
+        if name.startswith("_") or isinstance(obj, types.ModuleType):
+            continue
+        mod = getattr(obj, "__module__", None) or ""
+        if isinstance(obj, type) or callable(obj):
+            if _coreapi.is_core_module(mod):
+                out.add(name)
+    return out
+
+
+def test_twin_exports_exactly_the_interface(ce):
+    core = ce._impl
+    assert set(core.__all__) == _coreapi.NAMES
+    missing = [n for n in _coreapi.NAMES if not hasattr(core, n)]
+    assert missing == []
+
+
+def test_twin_adds_no_public_function_or_class(ce):
+    core = ce._impl
+    # The C twin's compiled helper types (a channel's iterator, select's case record) are
+    # module attributes Cython cannot hide; they are not part of the interface.
+    internal = {"ChanRange", "scase"} if core.IMPL == "c" else set()
+    extra = own_public_names(core) - set(core.__all__) - internal
+    assert extra == set()
+
+
+def test_runtime_and_goroutine_have_the_declared_attributes(ce):
+    core = ce._impl
+    rt = core.Runtime()
+    assert sorted(n for n in _coreapi.RUNTIME_ATTRS if not hasattr(rt, n)) == []
+
+    def main():
+        return core.getg()
+
+    g = ce.run(main)
+    assert sorted(n for n in _coreapi.GOROUTINE_ATTRS if not hasattr(g, n)) == []
+
+
+def test_core_of_finds_the_twin(ce):
+    core = ce._impl
+    assert _coreapi.core_of(core.Runtime()) is core
+    assert _coreapi.core_of(ce.Chan()) is core
+    assert _coreapi.core_of(object()) is None
+    assert core in _coreapi.loaded_cores()
+
+
+def test_declared_names_match_between_twins():
+    from chanemu import _core, _pycore
+    assert set(_core.__all__) == set(_pycore.__all__)
+
+
+UPPER = [p for p in PKG.glob("*.py") if p.name not in ("__init__.py", "_coreapi.py")]
+
+
+@pytest.mark.parametrize("path", UPPER, ids=lambda p: p.name)
+def test_upper_layer_does_not_reach_into_a_twin(path):
+    """Above the twins, code goes through chanemu._impl or chanemu/_coreapi.py: no import of a
+    twin's inner modules, no choice by a twin's module name."""
+    text = path.read_text()
+    assert not re.search(r"_pycore\.(proc|chan|select|rand)\b", text)
+    assert not re.search(r"from \.?_?pycore|from chanemu\._pycore|import chanemu\._pycore", text)
+    assert not re.search(r"""["']chanemu\._(core|pycore)["']""", text)
