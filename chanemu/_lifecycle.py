@@ -38,6 +38,7 @@ import greenlet
 
 from . import _coreapi, _hooks
 from ._errors import Discarded
+from ._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest hides the end)
 
 AT_EXIT = ("discard", "unwind")
 

@@ -21,7 +21,8 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _HIDE_PREFIXES = (os.path.join(_PKG_DIR, "_pycore") + os.sep,)
 _HIDE_FILES = {os.path.join(_PKG_DIR, f) for f in
                ("__init__.py", "runtime.py", "_traceback.py", "_views.py", "_inspect.py",
-                "_timers.py", "_errors.py", "_gorun.py", "_hooks.py")}
+                "_timers.py", "_errors.py", "_gorun.py", "_hooks.py", "_lifecycle.py",
+                "_coreapi.py", "_chandir.py", "_empty.py")}
 # The C twin's frames in a traceback name its Cython sources (src_c/chan.pxi, ...).
 _CYTHON_SUFFIXES = (".pxi", ".pyx")
 try:
@@ -222,10 +223,9 @@ def frames_of(g, frame=None):
 
 def _parks_here(g):
     """Is g the goroutine whose stack is executing now (parking, or in the scheduler)?"""
-    import chanemu
-    twin = chanemu._pycore if type(g).__module__.startswith("chanemu._pycore") else chanemu._impl
+    twin = _coreapi.core_of(g)
     try:
-        return twin.getg() is g
+        return twin is not None and twin.getg() is g
     except Exception:        # no runtime on this thread
         return False
 

@@ -230,9 +230,8 @@ def _running_goroutines():
     """Every goroutine of every live program, on any thread (the runtimes are found through
     the garbage collector; their goroutine lists are read without stopping them)."""
     import gc
-    import sys
-    kinds = tuple(m.Runtime for m in (sys.modules.get("chanemu._core"),
-                                      sys.modules.get("chanemu._pycore")) if m is not None)
+    from . import _coreapi
+    kinds = tuple(m.Runtime for m in _coreapi.loaded_cores())
     out = []
     for rt in [o for o in gc.get_objects() if isinstance(o, kinds)]:
         try:
