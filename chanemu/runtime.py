@@ -1,11 +1,11 @@
 """chanemu.runtime: Go's runtime package for the emulated program of the calling thread.
 
-NumGoroutine, Gosched, Goexit, Stack, and memstats in Go-equivalent bytes.
+NumGoroutine, Gosched, Goexit, Stack, and memstats in Go-equivalent bytes; set_preemption.
 """
 import sys
 
 import chanemu
-from . import _traceback
+from . import _preempt, _traceback
 
 # Go-equivalent sizes on amd64 (shared/reference/go-runtime-notes.md 1.2; Go 1.25/1.26)
 STACK_MIN = 2048          # stackMin: a goroutine's smallest stack
@@ -22,6 +22,22 @@ def num_goroutine():
 def gosched():
     """runtime.Gosched: yield; every goroutine runnable now runs before the caller resumes."""
     chanemu._impl.gosched()
+
+
+def set_preemption(on):
+    """Turn preemption on (the default) or off; returns the previous setting.
+
+    With it on, a goroutine that has run 10 ms of real time without blocking yields at its next
+    runtime call (a channel operation, select, ``time.now``, ``gosched``), as Go's scheduler
+    preempts a long runner. Where a program is preempted depends on the machine's speed, so a
+    program that must make the same choices every time from ``run(..., seed=N)`` turns it off.
+    Applies to the calling thread's current runtime and to every runtime created afterwards.
+    """
+    prev = _preempt.slice_ns != _preempt.OFF
+    ns = _preempt.PREEMPT_NS if on else _preempt.OFF
+    _preempt.slice_ns = ns
+    chanemu._impl.current_runtime().set_preempt_ns(ns)
+    return prev
 
 
 def goexit():

@@ -33,6 +33,7 @@ from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZ
                              E_GOEXIT_DEADLOCK)
 from chanemu._views import HChanView, chan_id
 from chanemu._timers import Timer, TimerHeap
+from chanemu import _preempt
 
 PyGreenlet_Import()
 

@@ -369,6 +369,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     cdef Goroutine gp
     cdef sudog* sg
     cdef sudog* mysg
+    checkpreempt_rt(getrt())
     if c.isnil:
         if not block:
             return 0
@@ -497,12 +498,16 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     if selected != NULL:
         selected[0] = True
     received[0] = False
+    checkpreempt_rt(getrt())
     if c.isnil:
         if not block:
             selected[0] = False
             return None
         park_forever(waitReasonChanReceiveNilChan)
     chancheck(c)
+
+    if c.timer is not None:
+        getrt().maybeRunChan(c.timer)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and empty(c):
@@ -558,15 +563,21 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     mysg.c = <PyObject*>c
     gp.param = NULL
     enqueue(&c.recvq, mysg)
+    if c.timer is not None:
+        rt.blocktimerchan(c.timer)
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
+        if c.timer is not None:
+            rt.unblocktimerchan(c.timer)
         abandon(rt, gp, &c.recvq, mysg)
         raise
 
     # someone woke us up
     if mysg != gp.waiting:
         throw("G waiting list is corrupted")
+    if c.timer is not None:
+        rt.unblocktimerchan(c.timer)
     gp.waiting = NULL
     cdef bint success = mysg.success
     if success:

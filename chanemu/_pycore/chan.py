@@ -18,7 +18,7 @@ from .. import _errors
 from .._errors import Panic
 from .. import _views
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
-                   _Gwaiting,
+                   checkpreempt, _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
@@ -311,6 +311,7 @@ def chansend(c, ep, block):
     A send on a closed channel panics."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
+    checkpreempt()
     if c.isnil:
         if not block:
             return False
@@ -414,11 +415,15 @@ def chanrecv(c, block):
     Otherwise, returns (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
+    checkpreempt()
     if c.isnil:
         if not block:
             return False, None, False
         park_forever(waitReasonChanReceiveNilChan)
     chancheck(c)
+
+    if c.timer is not None:
+        getrt().maybeRunChan(c.timer)
 
     # Fast path: check for failed non-blocking operation without acquiring the lock.
     if not block and empty(c):
@@ -470,15 +475,21 @@ def chanrecv(c, block):
     mysg.c = c
     gp.param = None
     c.recvq.enqueue(mysg)
+    if c.timer is not None:
+        rt.blocktimerchan(c.timer)
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
+        if c.timer is not None:
+            rt.unblocktimerchan(c.timer)
         abandon(rt, gp, c.recvq, mysg)
         raise
 
     # someone woke us up
     if mysg is not gp.waiting:
         throw("G waiting list is corrupted")
+    if c.timer is not None:
+        rt.unblocktimerchan(c.timer)
     gp.waiting = None
     success = mysg.success
     v = mysg.elem if success else c.zero

@@ -1,0 +1,12 @@
+"""Preemption's one setting, shared by both twins (see chanemu.runtime.set_preemption).
+
+A goroutine that has run ``PREEMPT_NS`` of real time without blocking yields at its next runtime
+call, as Go's sysmon asks a long runner to (proc.go's forcePreemptNS). That makes a schedule
+depend on the machine's speed, as Go's does; a program that must replay the same choices from a
+seed (tests comparing the twins) turns preemption off.
+"""
+PREEMPT_NS = 10_000_000     # forcePreemptNS: 10 ms
+OFF = 1 << 62               # a time slice no program reaches
+
+#: The time slice of runtimes created from now on.
+slice_ns = PREEMPT_NS
