@@ -8,5 +8,5 @@ seed (tests comparing the twins) turns preemption off.
 PREEMPT_NS = 10_000_000     # forcePreemptNS: 10 ms
 OFF = 1 << 62               # a time slice no program reaches
 
-#: The time slice of runtimes created from now on.
+#: The current time slice (each twin keeps a copy: set_preempt_slice).
 slice_ns = PREEMPT_NS

@@ -31,12 +31,15 @@ def set_preemption(on):
     runtime call (a channel operation, select, ``time.now``, ``gosched``), as Go's scheduler
     preempts a long runner. Where a program is preempted depends on the machine's speed, so a
     program that must make the same choices every time from ``run(..., seed=N)`` turns it off.
-    Applies to the calling thread's current runtime and to every runtime created afterwards.
+    Process-wide, for both twins, as a GODEBUG setting is.
     """
     prev = _preempt.slice_ns != _preempt.OFF
     ns = _preempt.PREEMPT_NS if on else _preempt.OFF
     _preempt.slice_ns = ns
-    chanemu._impl.current_runtime().set_preempt_ns(ns)
+    for name in ("chanemu._core", "chanemu._pycore"):
+        twin = sys.modules.get(name)
+        if twin is not None:
+            twin.set_preempt_slice(ns)
     return prev
 
 

@@ -15,9 +15,12 @@
 # every function below runs atomically with respect to the other goroutines of its runtime.
 # References: a slot of buf and sudog.elem own their value; sudog.c owns its channel.
 
-cdef Py_ssize_t maxAlloc_slots = (1 << 48) // 8   # Go's maxAlloc on amd64 over 8-byte slots
 cdef enum:
     elemsize = 8          # a slot holds one object reference
+# makechan's bound, as Go's on linux/amd64: the buffer (elemsize * size bytes) must fit in the
+# largest allocation (malloc.go's maxAlloc, 1 << 48) less the hchan header (hchanSize: 112 bytes,
+# the struct rounded up to maxAlign): at most 2**45 - 14 slots.
+cdef Py_ssize_t maxAlloc_slots = ((1 << 48) - 112) // elemsize
 
 
 # -- waitq -----------------------------------------------------------------------------------
@@ -342,6 +345,7 @@ cdef int makechan(Chan c, object elemtype, object size) except -1:
     global chan_serials
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
+    size = operator.index(size)     # an int subclass becomes a plain int: its own < is not used
     if size < 0 or size > maxAlloc_slots:
         raise Panic(E_MAKECHAN_SIZE)
     c.dataqsiz = size

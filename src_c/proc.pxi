@@ -37,6 +37,9 @@ cdef enum:
     _Gdead = 6
 
 cdef int64_t NO_TIMER = 0x7FFFFFFFFFFFFFFF
+# The time slice after which a running G is preempted: process-wide, as a GODEBUG setting is
+# (chanemu.runtime.set_preemption; _preempt.OFF turns preemption off).
+cdef int64_t preempt_slice = _preempt.slice_ns
 
 cdef enum:
     LOCAL_RUNQ_CAP = 256      # len(p.runq)
@@ -252,8 +255,7 @@ cdef class Runtime:
         self.timer_next = NO_TIMER
         self.safepoints = deque()
         self.wake = threading.Event()
-        self.preempt_ns = _preempt.slice_ns
-        self.preempt_at = chanemu_coarse_ns() + self.preempt_ns
+        self.preempt_at = chanemu_coarse_ns() + preempt_slice
 
     def __dealloc__(self):
         cdef sudog* s
@@ -477,11 +479,6 @@ cdef class Runtime:
             self.nopreempt -= 1
         if ran:
             self.timer_next = self.next_when()
-
-    def set_preempt_ns(self, int64_t ns):
-        """The time slice after which the running G is preempted (_preempt.OFF: never)."""
-        self.preempt_ns = ns
-        self.preempt_at = chanemu_coarse_ns() + ns
 
     def run_safepoints(self):
         """Run the functions other threads queued for a safe point (see chanemu._safepoint)."""
@@ -722,7 +719,7 @@ cdef inline int schedule(Runtime rt) except -1:
         # Readied while we looked for work (a timer of ours fired), or yielded with nothing
         # else to run: no switch needed.
         gp.atomicstatus = _Grunning
-        rt.preempt_at = chanemu_coarse_ns() + rt.preempt_ns
+        rt.preempt_at = chanemu_coarse_ns() + preempt_slice
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
         return 0
@@ -739,7 +736,7 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    rt.preempt_at = chanemu_coarse_ns() + rt.preempt_ns
+    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", gp, None)
     gr = gp.gr
@@ -937,7 +934,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    rt.preempt_at = chanemu_coarse_ns() + rt.preempt_ns
+    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
@@ -1011,9 +1008,18 @@ cdef int goschedImpl(Runtime rt, str kind) except -1:
     return 0
 
 
+def set_preempt_slice(int64_t ns):
+    """Set the time slice, and restart the slice of this thread's running runtime with it."""
+    global preempt_slice
+    preempt_slice = ns
+    cdef Runtime rt = thread_rt_or_none()
+    if rt is not None:
+        rt.preempt_at = chanemu_coarse_ns() + ns
+
+
 cdef inline int checkpreempt_rt(Runtime rt) except -1:
     """A runtime call's preemption check (Go's stack-guard check in a function's prologue):
-    a G that has run rt.preempt_ns (10 ms) without blocking yields here. One coarse clock read (vDSO)."""
+    a G that has run preempt_slice (10 ms) without blocking yields here. One coarse clock read (vDSO)."""
     if chanemu_coarse_ns() >= rt.preempt_at:
         return preempt(rt)
     return 0

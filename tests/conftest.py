@@ -28,6 +28,17 @@ def impl_name(request):
     return name
 
 
+@pytest.fixture(autouse=True)
+def _preemption(request):
+    """Preemption (a goroutine that has run 10 ms of real time yields at its next runtime call)
+    makes where a goroutine yields depend on the machine's load, and most tests check exact
+    schedules: it is off unless a test is marked ``preemption`` (or turns it on itself)."""
+    on = request.node.get_closest_marker("preemption") is not None
+    prev = chanemu.runtime.set_preemption(on)
+    yield
+    chanemu.runtime.set_preemption(prev)
+
+
 @pytest.fixture
 def ce(impl_name):
     """chanemu with the twin under test active."""

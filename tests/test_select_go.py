@@ -425,8 +425,6 @@ def test_seed_same_sequence_on_both_twins(ce):
     import chanemu
     start = chanemu.IMPL
     results = {}
-    # Where a long run is preempted depends on the machine: off, so the seed fixes the choices.
-    preempting = chanemu.runtime.set_preemption(False)
     try:
         for impl in ("c", "python"):
             try:
@@ -439,7 +437,6 @@ def test_seed_same_sequence_on_both_twins(ce):
                 assert chanemu.run(seed_program(chanemu), seed=seed) == results[impl, seed]
     finally:
         chanemu._set_impl(start)
-        chanemu.runtime.set_preemption(preempting)
     for seed in (1, 2, 12345, 2 ** 64 - 1):
         assert results["c", seed] == results["python", seed], seed
     seqs = [tuple(results["c", s]) for s in (1, 2, 12345, 2 ** 64 - 1)]

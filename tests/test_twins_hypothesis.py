@@ -228,13 +228,10 @@ def run_twins(program, run_seed):
 
 
 def compare_twins(program, run_seed, restore):
-    # Preemption depends on each twin's speed: off, so a seed fixes every choice.
-    preempting = chanemu.runtime.set_preemption(False)
     try:
         tc, tp = run_twins(program, run_seed)
     finally:
         chanemu._set_impl(restore)
-        chanemu.runtime.set_preemption(preempting)
     for i, (a, b) in enumerate(zip(tc, tp)):
         assert a == b, (f"twins diverge at event {i}:\n  C:      {a!r}\n  Python: {b!r}\n"
                         f"program {program!r}, seed {run_seed}\n"

@@ -30,8 +30,11 @@ import threading
 # twins' order of creation, so both order a select's cases identically.
 _serials = itertools.count(1)
 
-# Go's maxAlloc on amd64 (1 << 48) over 8-byte slots: the largest buffer makechan accepts.
+# makechan's bound, as Go's on linux/amd64: the buffer (elemsize * size bytes) must fit in the
+# largest allocation (malloc.go's maxAlloc, 1 << 48) less the hchan header (hchanSize: 112 bytes,
+# the struct rounded up to maxAlign). With 8-byte slots: at most 2**45 - 14 slots.
 maxAlloc = 1 << 48
+hchanSize = 112
 elemsize = 8          # a slot holds one object reference
 
 
@@ -249,7 +252,7 @@ def makechan(c, elemtype, size):
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
     size = operator.index(size)     # an int subclass (IntEnum) becomes a plain int
-    if size < 0 or size * elemsize > maxAlloc:
+    if size < 0 or size * elemsize > maxAlloc - hchanSize:
         raise Panic(_errors.E_MAKECHAN_SIZE)
     c.qcount = 0
     c.dataqsiz = size

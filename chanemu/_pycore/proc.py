@@ -228,8 +228,7 @@ class Runtime:
         # Preemption: the coarse real-clock reading after which the running G yields at its
         # next runtime call (set whenever a G starts running), and a count of the scheduler's
         # own sections (timer functions, safe points) in which it must not (Go's m.locks).
-        self.preempt_ns = _preempt.slice_ns
-        self.preempt_at = _clock_ns(_COARSE) + self.preempt_ns
+        self.preempt_at = _clock_ns(_COARSE) + preempt_slice
         self.nopreempt = 0
 
     # -- clock ---------------------------------------------------------------------------
@@ -437,11 +436,6 @@ class Runtime:
         if ran:
             self.timer_next = self._next_when()
 
-    def set_preempt_ns(self, ns):
-        """The time slice after which the running G is preempted (_preempt.OFF: never)."""
-        self.preempt_ns = ns
-        self.preempt_at = _clock_ns(_COARSE) + ns
-
     def run_safepoints(self):
         """Run the functions other threads queued for a safe point (see chanemu._safepoint)."""
         self.safepoint_pending = False
@@ -629,7 +623,7 @@ def schedule(rt):
         # Readied while we looked for work (a timer of ours fired), or yielded with nothing
         # else to run: no switch needed.
         gp.atomicstatus = _Grunning
-        rt.preempt_at = _clock_ns(_COARSE) + rt.preempt_ns
+        rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
         return
@@ -646,7 +640,7 @@ def execute(rt, gp):
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    rt.preempt_at = _clock_ns(_COARSE) + rt.preempt_ns
+    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", gp, None)
     gr = gp.gr
@@ -847,7 +841,7 @@ def goexit0(rt, gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    rt.preempt_at = _clock_ns(_COARSE) + rt.preempt_ns
+    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
@@ -892,9 +886,23 @@ def goschedImpl(rt, kind):
         raise
 
 
+# The time slice after which a running G is preempted: process-wide, as a GODEBUG setting is
+# (chanemu.runtime.set_preemption; _preempt.OFF turns preemption off).
+preempt_slice = _preempt.slice_ns
+
+
+def set_preempt_slice(ns):
+    """Set the time slice, and restart the slice of this thread's running runtime with it."""
+    global preempt_slice
+    preempt_slice = ns
+    rt = getattr(_tls, "rt", None)
+    if rt is not None:
+        rt.preempt_at = _clock_ns(_COARSE) + ns
+
+
 def checkpreempt():
     """A runtime call's preemption check (Go's stack-guard check in a function's prologue):
-    a G that has run rt.preempt_ns (10 ms) without blocking yields here. One coarse clock read."""
+    a G that has run preempt_slice (10 ms) without blocking yields here. One coarse clock read."""
     rt = getrt()
     if _clock_ns(_COARSE) >= rt.preempt_at:
         preempt(rt)
