@@ -373,7 +373,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     cdef Goroutine gp
     cdef sudog* sg
     cdef sudog* mysg
-    checkpreempt_rt(getrt())
+    checkpreempt_inline()
     if c.isnil:
         if not block:
             return 0
@@ -502,7 +502,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     if selected != NULL:
         selected[0] = True
     received[0] = False
-    checkpreempt_rt(getrt())
+    checkpreempt_inline()
     if c.isnil:
         if not block:
             selected[0] = False

@@ -28,6 +28,7 @@ cdef extern from "clock.h":
     uint32_t chanemu_cheaprand(uint64_t* state) nogil
     uint32_t chanemu_cheaprandn(uint64_t* state, uint32_t n) nogil
     unsigned long chanemu_thread_ident() nogil
+    int64_t chanemu_preempt_deadline
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
 cdef enum:
@@ -255,7 +256,7 @@ cdef class Runtime:
         self.timer_next = NO_TIMER
         self.safepoints = deque()
         self.wake = threading.Event()
-        self.preempt_at = chanemu_coarse_ns() + preempt_slice
+        newslice(self)
 
     def __dealloc__(self):
         cdef sudog* s
@@ -719,7 +720,7 @@ cdef inline int schedule(Runtime rt) except -1:
         # Readied while we looked for work (a timer of ours fired), or yielded with nothing
         # else to run: no switch needed.
         gp.atomicstatus = _Grunning
-        rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+        newslice(rt)
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
         return 0
@@ -736,7 +737,7 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+    newslice(rt)
     if rt.tracer is not None:
         rt.tracer("start", gp, None)
     gr = gp.gr
@@ -934,7 +935,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+    newslice(rt)
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
@@ -1014,20 +1015,36 @@ def set_preempt_slice(int64_t ns):
     preempt_slice = ns
     cdef Runtime rt = thread_rt_or_none()
     if rt is not None:
-        rt.preempt_at = chanemu_coarse_ns() + ns
+        newslice(rt)
 
 
-cdef inline int checkpreempt_rt(Runtime rt) except -1:
+cdef inline void newslice(Runtime rt) noexcept:
+    """A G starts running: its time slice ends preempt_slice from now."""
+    global chanemu_preempt_deadline
+    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+    chanemu_preempt_deadline = rt.preempt_at
+
+
+cdef inline int checkpreempt_inline() except -1:
     """A runtime call's preemption check (Go's stack-guard check in a function's prologue):
-    a G that has run preempt_slice (10 ms) without blocking yields here. One coarse clock read (vDSO)."""
+    a G that has run preempt_slice (10 ms) without blocking yields here. One coarse clock read
+    (vDSO) against the thread's copy of the deadline."""
+    if chanemu_coarse_ns() >= chanemu_preempt_deadline:
+        return checkpreempt_slow(getrt())
+    return 0
+
+
+cdef int checkpreempt_slow(Runtime rt) except -1:
+    global chanemu_preempt_deadline
     if chanemu_coarse_ns() >= rt.preempt_at:
         return preempt(rt)
+    chanemu_preempt_deadline = rt.preempt_at     # the copy was another runtime's
     return 0
 
 
 def checkpreempt():
     """The preemption check of a runtime call of the layer above (time.now)."""
-    checkpreempt_rt(getrt())
+    checkpreempt_inline()
 
 
 cdef int preempt(Runtime rt) except -1:

@@ -68,7 +68,7 @@ def select(*cases, bint default=False):
             raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
                             f"not {type(cases[i]).__name__}")
     if n != 1:
-        checkpreempt_rt(getrt())    # (a one-case select is a channel operation: it checks there)
+        checkpreempt_inline()    # (a one-case select is a channel operation: it checks there)
     if n == 0:
         if default:
             return (-1, None, False)

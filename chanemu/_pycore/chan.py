@@ -18,7 +18,7 @@ from .. import _errors
 from .._errors import Panic
 from .. import _views
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
-                   checkpreempt, _Gwaiting,
+                   checkpreempt_slow, preempt_gate, _clock_ns, _COARSE, _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
@@ -314,7 +314,8 @@ def chansend(c, ep, block):
     A send on a closed channel panics."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    checkpreempt()
+    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+        checkpreempt_slow()
     if c.isnil:
         if not block:
             return False
@@ -418,7 +419,8 @@ def chanrecv(c, block):
     Otherwise, returns (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    checkpreempt()
+    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+        checkpreempt_slow()
     if c.isnil:
         if not block:
             return False, None, False
