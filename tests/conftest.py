@@ -11,6 +11,9 @@ import chanemu
 
 IMPLS = {"c-extension": "c", "pure-python": "python"}
 
+# The programs the tests start in subprocesses run with preemption off too (see _preemption).
+os.environ["CHANEMU_PREEMPT"] = "off"
+
 
 def _available(name):
     try:
