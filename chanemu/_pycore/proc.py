@@ -223,7 +223,8 @@ class Runtime:
         self.wake = threading.Event()  # interrupts an idle wait for the next timer
         # tracer(kind, g, arg): goroutine events for chanemu.trace, None when not tracing.
         # kind is "create" (arg: parent G), "start", "block" (arg: wait reason),
-        # "unblock" (arg: the waker G), "sched" (gosched), "end" (arg: exception or None).
+        # "unblock" (arg: the waker G), "sched" (gosched), "preempt" (a preemption),
+        # "end" (arg: exception or None).
         self.tracer = None
         # Preemption: the coarse real-clock reading after which the running G yields at its
         # next runtime call (set whenever a G starts running), and a count of the scheduler's
