@@ -82,6 +82,8 @@ cdef class Runtime:
     cdef readonly object timers     # the timer heap (chanemu._timers.TimerHeap)
     cdef int64_t timer_next         # when of the earliest pending timer (cached)
     cdef public object tracer       # tracer(kind, g, arg): goroutine events, None when off
+    cdef int64_t preempt_at         # coarse real clock: the running G yields at a runtime call
+    cdef readonly int nopreempt     # inside the scheduler's own sections (Go's m.locks)
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)

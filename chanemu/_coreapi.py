@@ -18,6 +18,8 @@ NAMES = frozenset((
     # goroutines
     "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready", "num_goroutine",
     "goroutines", "current_runtime", "check_invariants",
+    # preemption: the check at runtime calls above the core (time.now), and its time slice
+    "checkpreempt", "set_preempt_slice",
     # programs (the lifecycle layer drives these)
     "Runtime", "run", "run_main", "thread_runtime", "set_thread_runtime",
     # types the object-graph walk (chanemu/_reach.py) must not follow: the scheduler's own

@@ -1,11 +1,11 @@
 """chanemu.runtime: Go's runtime package for the emulated program of the calling thread.
 
-NumGoroutine, Gosched, Goexit, Stack, and memstats in Go-equivalent bytes.
+NumGoroutine, Gosched, Goexit, Stack, and memstats in Go-equivalent bytes; set_preemption.
 """
 import sys
 
 import chanemu
-from . import _traceback
+from . import _coreapi, _preempt, _traceback
 from ._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 
 # Go-equivalent sizes on amd64 (unsafe.Sizeof of runtime.g, sudog and hchan; Go 1.25/1.26)
@@ -23,6 +23,23 @@ def num_goroutine():
 def gosched():
     """runtime.Gosched: yield; every goroutine runnable now runs before the caller resumes."""
     chanemu._impl.gosched()
+
+
+def set_preemption(on):
+    """Turn preemption on (the default) or off; returns the previous setting.
+
+    With it on, a goroutine that has run 10 ms of real time without blocking yields at its next
+    runtime call (a channel operation, select, ``time.now``, ``gosched``), as Go's scheduler
+    preempts a long runner. Where a program is preempted depends on the machine's speed, so a
+    program that must make the same choices every time from ``run(..., seed=N)`` turns it off.
+    Process-wide, for both twins, as a GODEBUG setting is.
+    """
+    prev = _preempt.slice_ns != _preempt.OFF
+    ns = _preempt.PREEMPT_NS if on else _preempt.OFF
+    _preempt.slice_ns = ns
+    for twin in _coreapi.loaded_cores():
+        twin.set_preempt_slice(ns)
+    return prev
 
 
 def goexit():

@@ -20,7 +20,7 @@ import gc as _gc
 import weakref as _weakref
 
 import chanemu
-from ._errors import Panic, FatalError
+from ._errors import Panic, FatalError, GoExit
 
 __all__ = ["WaitGroup", "Mutex", "RWMutex", "Cond", "Once", "once_func", "once_value",
            "once_values", "Locker", "Map", "Pool"]
@@ -410,6 +410,11 @@ def once_values(f):
 
     If f raises, every call raises the same exception. (``once_value`` is the same thing; Python
     has one kind of return value.)
+
+    If f calls ``runtime.goexit()``, Go 1.26's OnceFunc finds no panic to keep and panics with
+    nil: the first call and every later one raise ``Panic("panic called with nil argument")``
+    (uncaught, it crashes the program, as in Go). One difference: in Go the first call's goroutine
+    still exits after a ``recover``; here a caller that catches that Panic goes on.
     """
     once = Once()
     box = []
@@ -419,18 +424,32 @@ def once_values(f):
             box.append((True, f()))
         except Exception as e:      # a panic: kept, and raised again by every call
             box.append((False, e))
+        except GoExit:
+            box.append((False, None))   # Go's d.p: recover() saw no panic
+            raise _nil_panic(f, "runtime.goexit()") from None
 
     def g():
         if not box:
             once.do(call)
-        if not box:      # f ended its goroutine (runtime.goexit) the first time
+        if not box:      # f was stopped by a BaseException of Python's (KeyboardInterrupt...)
             raise Panic("sync: function passed to once_values did not return")
         ok, v = box[0]
         if ok:
             return v
+        if v is None:
+            raise _nil_panic(f, "runtime.goexit() the first time")
         raise v
     g.__name__ = g.__qualname__ = f"once_values({getattr(f, '__qualname__', 'f')})"
     return g
+
+
+def _nil_panic(f, why):
+    """Go's panic(nil) (a *runtime.PanicNilError since Go 1.21), as OnceFunc raises it when f
+    ended its goroutine instead of returning or panicking."""
+    e = Panic("panic called with nil argument")
+    e.add_note(f"sync: {getattr(f, '__qualname__', 'the function')} passed to once_func/"
+               f"once_value/once_values called {why}")
+    return e
 
 
 def once_value(f):

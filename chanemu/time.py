@@ -23,7 +23,10 @@ Go's constants as Durations; ``NANOSECOND`` ... ``HOUR`` the same in float secon
 
 Timer channels behave as Go 1.23+'s: ``len(t.c)`` and ``t.c.cap`` are 0 (the channel presents as
 unbuffered), and after ``stop()`` or ``reset()`` returns no stale value is ever received. The timers
-themselves live on the runtime's timer heap, which the scheduler runs at every scheduling point.
+themselves live on the runtime's timer heap, which the scheduler runs at every scheduling point;
+as in Go 1.23, a Timer's or Ticker's timer is in the heap only while a goroutine is blocked
+receiving from its channel, so one that nobody waits on keeps nothing alive (a program blocked
+otherwise is deadlocked) and a receive that does not block runs it first if it is due.
 Everything here reaches the active twin (``chanemu._impl``) when it is called.
 """
 import datetime as _dt
@@ -187,8 +190,10 @@ def now():
     """time.Now: the current time, an aware UTC ``Time`` (a ``datetime``).
 
     Virtual clock: ``EPOCH`` plus the clock. Real clock: the wall clock, with the monotonic reading
-    that ``since`` uses.
+    that ``since`` uses. A runtime call: a goroutine that has run 10 ms without blocking yields
+    here (preemption).
     """
+    chanemu._impl.checkpreempt()
     rt = _rt()
     n = rt.nanotime()
     if rt.clock == "virtual":
@@ -281,6 +286,8 @@ class Timer:
         if _f is None:
             c = impl.Chan(1)
             t = rt.newtimer(_send_time, self)
+            # Go 1.23: in the runtime's heap only while a goroutine blocks on c (chanemu._timers).
+            t.ischan = True
             c.timer = t
             self._set_chan(c)
         else:
@@ -297,6 +304,8 @@ class Timer:
 
     def _drain(self):
         # timerchandrain: discard a value sent but not received, so none is ever seen stale.
+        # Called before the timer changes: the receive runs a due timer nobody waited on (Go's
+        # maybeRunChan), so that value is discarded too, where Go's would not be sent at all.
         return self._f is None and self.c.try_recv() is not None
 
     def stop(self):
@@ -306,20 +315,16 @@ class Timer:
         value received, or its function started) or had been stopped before. As in Go 1.23+, a value that was
         sent but not yet received is discarded, and that counts as stopping the timer: True.
         """
-        pending = self._rt.stoptimer(self._t)
-        if self._drain():
-            pending = True
-        return pending
+        drained = self._drain()
+        return self._rt.stoptimer(self._t) or drained
 
     def reset(self, d):
         """Timer.Reset: make the timer expire after d seconds; returns True if it had been active
         (the same rule as ``stop``). No value from before the reset is received after it."""
         rt = self._rt
+        drained = self._drain()
         self._when = _when(rt, _dur_ns(d))
-        pending = rt.resettimer(self._t, self._when)
-        if self._drain():
-            pending = True
-        return pending
+        return rt.resettimer(self._t, self._when) or drained
 
     def __repr__(self):
         state = "pending" if self._t.pending else "stopped or fired"

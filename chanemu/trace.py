@@ -25,7 +25,9 @@ runtime's clock since ``start()``, so a virtual clock gives virtual time):
   (flows whose second end did not happen before ``stop()`` are left out);
 - instant events ``i`` (scope ``t``): ``go`` on the creator's row (``args.goid``: the new
   goroutine), ``end`` on a goroutine's row when it ends (``args.error``: the repr of the
-  exception that ended it, if any);
+  exception that ended it, if any), ``preempted`` (cat ``sched``) when the scheduler made it
+  yield after 10 ms of running without blocking (Go's GoPreempt; it then turns runnable as after
+  a yield);
 - instant events ``i`` (scope ``t``, cat ``chan``) named ``chan send``, ``chan recv`` and
   ``chan close`` on a goroutine's row when it completes a channel operation (blocking or not,
   in a select too), ``args.chan`` the channel's id and ``args.ok`` (False for a receive that
@@ -222,9 +224,12 @@ class Trace:
                 if extra is not None and extra != goid:
                     seen.add(extra)
                     flow("wake", "wakeup", extra, ns, goid)
-            elif kind == "sched":
+            elif kind == "sched" or kind == "preempt":
                 close(goid, ns)
                 state[goid] = ("runnable", ns, None)
+                if kind == "preempt":
+                    emit({"ph": "i", "s": "t", "name": "preempted", "cat": "sched",
+                          "tid": goid, "ts": us(ns)})
             elif kind == "chan":
                 op, cid, ok = extra
                 emit({"ph": "i", "s": "t", "name": f"chan {op}", "cat": "chan", "tid": goid,

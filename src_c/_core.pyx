@@ -21,6 +21,7 @@ from greenlet_capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_GetCurrent
                             PyGreenlet_Throw, PyGreenlet_Import,
                             PyGreenlet_STARTED)
 
+import operator
 import os
 import sys
 import threading
@@ -40,6 +41,7 @@ from chanemu._chandir import (for_send as chandir_for_send, for_recv as chandir_
 from chanemu._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from chanemu._traceback import pytest_hide as __tracebackhide__   # hides our frames in pytest
 from chanemu._timers import Timer, TimerHeap
+from chanemu import _preempt
 
 PyGreenlet_Import()
 
@@ -56,7 +58,8 @@ include "discard.pxi"
 __all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_hchan",
            "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
            "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
-           "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES"]
+           "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES",
+           "checkpreempt", "set_preempt_slice"]
 
 # The scheduler's own types: the object-graph walk of the leak detector does not follow them.
 OPAQUE_TYPES = (Goroutine, Runtime)

@@ -15,9 +15,12 @@
 # every function below runs atomically with respect to the other goroutines of its runtime.
 # References: a slot of buf and sudog.elem own their value; sudog.c owns its channel.
 
-cdef Py_ssize_t maxAlloc_slots = (1 << 48) // 8   # Go's maxAlloc on amd64 over 8-byte slots
 cdef enum:
     elemsize = 8          # a slot holds one object reference
+# makechan's bound, as Go's on linux/amd64: the buffer (elemsize * size bytes) must fit in the
+# largest allocation (malloc.go's maxAlloc, 1 << 48) less the hchan header (hchanSize: 112 bytes,
+# the struct rounded up to maxAlign): at most 2**45 - 14 slots.
+cdef Py_ssize_t maxAlloc_slots = ((1 << 48) - 112) // elemsize
 
 
 # -- waitq -----------------------------------------------------------------------------------
@@ -507,6 +510,7 @@ cdef int makechan(Chan c, object elemtype, object size) except -1:
     global chan_serials
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
+    size = operator.index(size)     # an int subclass becomes a plain int: its own < is not used
     if size < 0 or size_out_of_range(elemtype, size):
         raise Panic(E_MAKECHAN_SIZE)
     c.dataqsiz = size
@@ -542,6 +546,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     cdef Goroutine gp
     cdef sudog* sg
     cdef sudog* mysg
+    checkpreempt_inline()
     if c.isnil:
         if not block:
             return 0
@@ -669,12 +674,16 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     if selected != NULL:
         selected[0] = True
     received[0] = False
+    checkpreempt_inline()
     if c.isnil:
         if not block:
             selected[0] = False
             return None
         park_forever(waitReasonChanReceiveNilChan)
     chancheck(c)
+
+    if c.timer is not None:
+        getrt().maybeRunChan(c.timer)
 
     # chansend/chanrecv's early exit: a non-blocking call that cannot proceed returns at once.
     if not block and empty(c):
@@ -729,15 +738,21 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     mysg.c = <PyObject*>c
     gp.param = NULL
     enqueue(&c.recvq, mysg)
+    if c.timer is not None:
+        rt.blocktimerchan(c.timer)
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
+        if c.timer is not None:
+            rt.unblocktimerchan(c.timer)
         abandon(rt, gp, &c.recvq, mysg)
         raise
 
     # back from gopark: a sender or closechan has filled in our sudog
     if mysg != gp.waiting:
         throw("G waiting list is corrupted")
+    if c.timer is not None:
+        rt.unblocktimerchan(c.timer)
     gp.waiting = NULL
     cdef bint success = mysg.success
     if success:

@@ -25,6 +25,15 @@ static inline int64_t chanemu_coarse_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Preemption's fast check reads this thread's copy of its running runtime's rt.preempt_at (one
+   runtime runs at a time in a thread), so a channel operation need not look the runtime up; the
+   slow path, past it, compares with the runtime's own value. Initial-exec TLS: one load. */
+#if defined(__GNUC__)
+static __thread int64_t chanemu_preempt_deadline __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local int64_t chanemu_preempt_deadline;
+#endif
+
 /* The calling thread's identity: a channel checks its owner thread on every operation, so this
    is the thread pointer register where the compiler can read it (on x86-64 glibc the same value
    as pthread_self() and PyThread_get_thread_ident()), and pthread_self() elsewhere. Only ever

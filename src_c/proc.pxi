@@ -32,6 +32,7 @@ cdef extern from "clock.h":
     uint32_t chanemu_cheaprand(uint64_t* state) nogil
     uint32_t chanemu_cheaprandn(uint64_t* state, uint32_t n) nogil
     unsigned long chanemu_thread_ident() nogil
+    int64_t chanemu_preempt_deadline
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
 cdef enum:
@@ -41,6 +42,9 @@ cdef enum:
     _Gdead = 6
 
 cdef int64_t NO_TIMER = 0x7FFFFFFFFFFFFFFF
+# The time slice after which a running G is preempted: process-wide, as a GODEBUG setting is
+# (chanemu.runtime.set_preemption; _preempt.OFF turns preemption off).
+cdef int64_t preempt_slice = _preempt.slice_ns
 
 cdef enum:
     LOCAL_RUNQ_CAP = 256      # len(p.runq)
@@ -256,6 +260,7 @@ cdef class Runtime:
         self.timer_next = NO_TIMER
         self.safepoints = deque()
         self.wake = threading.Event()
+        newslice(self)
 
     def __dealloc__(self):
         cdef sudog* s
@@ -431,7 +436,7 @@ cdef class Runtime:
 
     def addtimer(self, t, int64_t when):
         self.timers.add(t, when)
-        if when < self.timer_next:
+        if t.heaped and when < self.timer_next:
             self.timer_next = when
 
     def stoptimer(self, t):
@@ -450,15 +455,46 @@ cdef class Runtime:
 
     def runtimers(self, int64_t now):
         """Fire the timers due at now (checkTimers)."""
-        self.timers.run(now)
+        self.nopreempt += 1
+        try:
+            self.timers.run(now)
+        finally:
+            self.nopreempt -= 1
         self.timer_next = self.next_when()
+
+    def blocktimerchan(self, t):
+        """blockTimerChan: the caller is about to park on t's channel, so t joins the heap."""
+        self.timers.block(t)
+        if t.heaped and not t.zombie and t.when < self.timer_next:
+            self.timer_next = t.when
+
+    def unblocktimerchan(self, t):
+        """unblockTimerChan: the caller no longer waits on t's channel."""
+        self.timers.unblock(t)
+        self.timer_next = self.next_when()
+
+    def maybeRunChan(self, t):
+        """maybeRunChan: a receive on t's channel runs t first if it is due and unheaped."""
+        if not t.pending or (t.heaped and not t.zombie):
+            return
+        self.nopreempt += 1
+        try:
+            ran = self.timers.maybe_run_chan(t, self.nanotime())
+        finally:
+            self.nopreempt -= 1
+        if ran:
+            self.timer_next = self.next_when()
 
     def run_safepoints(self):
         """Run the functions other threads queued for a safe point (see chanemu._safepoint)."""
         self.safepoint_pending = False
         q = self.safepoints
-        while q:
-            q.popleft()()
+        self.nopreempt += 1
+        try:
+            while q:
+                q.popleft()()
+        finally:
+            self.nopreempt -= 1
 
     # -- the end of the program (called by chanemu._lifecycle) ------------------------------
     def end(self):
@@ -747,8 +783,10 @@ cdef inline int schedule(Runtime rt) except -1:
         if gp is None:
             return 0      # a fatal error was delivered, and later we were readied
     if gp is me:
-        # Readied while we looked for work (a timer of ours fired): no switch needed.
+        # Readied while we looked for work (a timer of ours fired), or yielded with nothing
+        # else to run: no switch needed.
         gp.atomicstatus = _Grunning
+        newslice(rt)
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
         return 0
@@ -765,6 +803,7 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
+    newslice(rt)
     if rt.tracer is not None:
         rt.tracer("start", gp, None)
     gr = gp.gr
@@ -966,6 +1005,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
+    newslice(rt)
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
@@ -1012,23 +1052,82 @@ def go(fn, *args, **kwargs):
 
 def gosched():
     """runtime.Gosched: the caller goes on the global run queue, which is read only when the
-    local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first."""
+    local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first,
+    and so do the timers that are due and the safe points that are asked for."""
     cdef Runtime rt = getrt()
-    cdef Goroutine gp = rt.curg
     if rt.dead:
         raise_ended()
-    if rt.runnext is None and rt.runq.size == 0 and rt.globrunq.size == 0:
+    if (rt.runnext is None and rt.runq.size == 0 and rt.globrunq.size == 0
+            and not rt.safepoint_pending
+            and (rt.timer_next == NO_TIMER or rt.timer_next > rt.nanotime())):
         return    # Go would run the caller again, from the global queue
     check_current(rt)
+    goschedImpl(rt, "sched")
+
+
+cdef int goschedImpl(Runtime rt, str kind) except -1:
+    """The running G goes on the global run queue and the scheduler runs: a yield ("sched")
+    or a preemption ("preempt"). Returns when the G runs again."""
+    cdef Goroutine gp = rt.curg
     gp.atomicstatus = _Grunnable
     gq_put(&rt.globrunq, gp)
     if rt.tracer is not None:
-        rt.tracer("sched", gp, None)
+        rt.tracer(kind, gp, None)
     try:
         schedule(rt)
     except BaseException:
         unpark(rt, gp)
         raise
+    return 0
+
+
+def set_preempt_slice(int64_t ns):
+    """Set the time slice, and restart the slice of this thread's running runtime with it."""
+    global preempt_slice
+    preempt_slice = ns
+    cdef Runtime rt = thread_rt_or_none()
+    if rt is not None:
+        newslice(rt)
+
+
+cdef inline void newslice(Runtime rt) noexcept:
+    """A G starts running: its time slice ends preempt_slice from now."""
+    global chanemu_preempt_deadline
+    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+    chanemu_preempt_deadline = rt.preempt_at
+
+
+cdef inline int checkpreempt_inline() except -1:
+    """A runtime call's preemption check (Go's stack-guard check in a function's prologue):
+    a G that has run preempt_slice (10 ms) without blocking yields here. One coarse clock read
+    (vDSO) against the thread's copy of the deadline."""
+    if chanemu_coarse_ns() >= chanemu_preempt_deadline:
+        return checkpreempt_slow(getrt())
+    return 0
+
+
+cdef int checkpreempt_slow(Runtime rt) except -1:
+    global chanemu_preempt_deadline
+    if chanemu_coarse_ns() >= rt.preempt_at:
+        return preempt(rt)
+    chanemu_preempt_deadline = rt.preempt_at     # the copy was another runtime's
+    return 0
+
+
+def checkpreempt():
+    """The preemption check of a runtime call of the layer above (time.now)."""
+    checkpreempt_inline()
+
+
+cdef int preempt(Runtime rt) except -1:
+    """gopreempt_m: the running G yields as gosched would, unless it is not at a safe point: the
+    scheduler's own sections (timer functions, safe points), a program that has ended, a call
+    from a greenlet that is not the running G."""
+    cdef Goroutine gp = rt.curg
+    if (rt.nopreempt or rt.dead or gp is None or gp.atomicstatus != _Grunning
+            or not is_current_greenlet(gp.gr)):
+        return 0
+    return goschedImpl(rt, "preempt")
 
 
 def goexit():

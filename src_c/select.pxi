@@ -73,6 +73,8 @@ def select(*cases, bint default=False):
         if not isinstance(cases[i], scase):
             raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
                             f"not {type(cases[i]).__name__}")
+    if n != 1:
+        checkpreempt_inline()    # (a one-case select is a channel operation: it checks there)
     if n == 0:
         if default:
             return (-1, None, False)
@@ -152,6 +154,8 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         if cas.c.isnil:
             continue
         chancheck(cas.c)
+        if cas.c.timer is not None:
+            rt.maybeRunChan(cas.c.timer)
         j = chanemu_cheaprandn(&rt.randstate, norder + 1)
         pollorder[norder] = pollorder[j]
         pollorder[j] = i
@@ -237,6 +241,8 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
             enqueue(&c.sendq, sg)
         else:
             enqueue(&c.recvq, sg)
+        if c.timer is not None:
+            rt.blocktimerchan(c.timer)
 
     # park until one case's peer (or a close) wakes us
     gp.param = NULL
@@ -244,6 +250,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         gopark(rt, waitReasonSelect)
     except BaseException:
         abandon_select(rt, gp, scases, lockorder, norder)
+        unblock_timers(rt, scases, lockorder, norder)
         raise
     gp.selectDone = 0
     sg = gp.param
@@ -286,6 +293,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         rt.releaseSudog(sglist)
         sglist = sgnext
 
+    unblock_timers(rt, scases, lockorder, norder)
     if cas is None:
         throw("selectgo: bad wakeup")
     if CHANEMU_DEBUG:
@@ -300,6 +308,17 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
     if caseSuccess:
         return (casi, recvd, True)
     return (casi, cas.c.zero, False)
+
+
+cdef int unblock_timers(Runtime rt, tuple scases, int* lockorder, int norder) except -1:
+    """unblockTimerChan for every case on a timer channel (pass 2 blocked them)."""
+    cdef int i
+    cdef scase k
+    for i in range(norder):
+        k = case_at(scases, lockorder[i])
+        if k.c.timer is not None:
+            rt.unblocktimerchan(k.c.timer)
+    return 0
 
 
 cdef int abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,

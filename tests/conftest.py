@@ -11,6 +11,9 @@ import chanemu
 
 IMPLS = {"c-extension": "c", "pure-python": "python"}
 
+# The programs the tests start in subprocesses run with preemption off too (see _preemption).
+os.environ["CHANEMU_PREEMPT"] = "off"
+
 
 def _available(name):
     try:
@@ -26,6 +29,17 @@ def impl_name(request):
     if name == "c" and not _available("c") and os.environ.get("CHANEMU_ALLOW_NO_C"):
         pytest.skip("C extension not built (CHANEMU_ALLOW_NO_C is set)")
     return name
+
+
+@pytest.fixture(autouse=True)
+def _preemption(request):
+    """Preemption (a goroutine that has run 10 ms of real time yields at its next runtime call)
+    makes where a goroutine yields depend on the machine's load, and most tests check exact
+    schedules: it is off unless a test is marked ``preemption`` (or turns it on itself)."""
+    on = request.node.get_closest_marker("preemption") is not None
+    prev = chanemu.runtime.set_preemption(on)
+    yield
+    chanemu.runtime.set_preemption(prev)
 
 
 @pytest.fixture

@@ -208,7 +208,9 @@ def test_chancap(ce):
     -1,
     -(2 ** 63),
     -(2 ** 100),           # Python ints are unbounded; still a Go panic, not OverflowError
-    2 ** 45 + 1,           # the first size with size*8 > maxAlloc (1 << 48)
+    2 ** 45 - 13,          # the first size with size*8 > maxAlloc - hchanSize (2**48 - 112)
+    2 ** 45 - 1,
+    2 ** 45 + 1,
     2 ** 59,               # chancap.go: mem > maxAlloc
     2 ** 63 - 1,           # chancap.go: elem.size*cap overflows
     2 ** 64,

@@ -143,7 +143,7 @@ def test_chan_size_must_be_an_int(ce, size):
         ce.Chan(size)
 
 
-@pytest.mark.parametrize("size", [-1, -2**100, 2**45 + 1, 2**64, 2**100])
+@pytest.mark.parametrize("size", [-1, -2**100, 2**45 - 13, 2**45 - 1, 2**45 + 1, 2**64, 2**100])
 def test_chan_size_out_of_range_panics(ce, size):
     with pytest.raises(ce.Panic) as ei:
         ce.Chan(size)
@@ -690,19 +690,23 @@ def test_keyboard_interrupt_in_a_busy_goroutine(ce):
 
 # -- crash-prone scenarios, each in a subprocess -------------------------------------------------
 def test_allocation_failure_is_a_memory_error(ce):
-    """make(chan T, 2**45) is within Go's limit (size * 8 <= 2**48) and cannot be allocated:
-    a MemoryError, in a subprocess in case the allocation takes the interpreter down."""
+    """make(chan T, 2**45 - 14) is within Go's limit (size * 8 <= maxAlloc - hchanSize) and
+    cannot be allocated: a MemoryError, in a subprocess in case the allocation takes the
+    interpreter down. One slot more, or 2**45 - 1, is Go's panic."""
     r = run_py("""
         import chanemu
-        for n in (2**45, 2**45 - 1, 2**44):
+        for n in (2**45 - 14, 2**44, 2**45 - 13, 2**45 - 1):
             try:
                 chanemu.Chan(n)
             except MemoryError:
                 print("MemoryError")
+            except chanemu.Panic as e:
+                print(str(e).replace(" ", "_"))
         print(chanemu.run(lambda: "fine after"))
     """, ce.IMPL)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["MemoryError"] * 3 + ["fine", "after"]
+    assert r.stdout.split() == (["MemoryError"] * 2 + ["makechan:_size_out_of_range"] * 2
+                                + ["fine", "after"])
 
 
 def test_threads_dying_with_parked_goroutines(ce):

@@ -271,20 +271,24 @@ def test_blocked_without_a_timer_is_a_deadlock(ce, clock):
     assert "goroutine 1 [chan receive]:" in ei.value.dump
 
 
-def test_deadlock_once_the_last_timer_has_fired(ce):
-    """A timer nobody waits for postpones the deadlock until it fires, then the program is dead."""
+def test_timer_nobody_waits_for_does_not_postpone_the_deadlock(ce):
+    """Go 1.23: a timer channel nobody blocks on is not in the timer heap, so the deadlock comes
+    at once (before 1.23 it came when the timer fired, an hour of virtual time later)."""
     import chanemu.time as ctime
+    seen = []
 
     def main():
         ctime.sleep(1)
-        ctime.after(60)                 # fires into a channel nobody reads
+        ctime.after(3600)               # fires into a channel nobody reads
+        seen.append(ctime.now())
         ce.Chan().recv()
 
     w = wall.monotonic()
     with pytest.raises(ce.Deadlock) as ei:
         ce.run(main, clock="virtual")
     assert wall.monotonic() - w < 5
-    assert "[chan receive, 1 minutes]" in ei.value.dump
+    assert "goroutine 1 [chan receive]:" in ei.value.dump
+    assert seen == [ctime.EPOCH + dt.timedelta(seconds=1)]
 
 
 def test_stopped_timer_does_not_keep_the_program_alive(ce):

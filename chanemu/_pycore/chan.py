@@ -21,7 +21,7 @@ from .. import _chandir
 from .._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
-                   _Gwaiting,
+                   checkpreempt_slow, preempt_gate, _clock_ns, _COARSE, _Gwaiting,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
@@ -33,8 +33,11 @@ import threading
 # twins' order of creation, so both order a select's cases identically.
 _serials = itertools.count(1)
 
-# Go's maxAlloc on amd64 (1 << 48) over 8-byte slots: the largest buffer makechan accepts.
+# makechan's bound, as Go's on linux/amd64: the buffer (elemsize * size bytes) must fit in the
+# largest allocation (malloc.go's maxAlloc, 1 << 48) less the hchan header (hchanSize: 112 bytes,
+# the struct rounded up to maxAlign). With 8-byte slots: at most 2**45 - 14 slots.
 maxAlloc = 1 << 48
+hchanSize = 112
 elemsize = 8          # a slot holds one object reference
 
 
@@ -283,7 +286,7 @@ def size_out_of_range(elemtype, size):
     so any size an int holds."""
     if elemtype is Empty:
         return size > MAX_ZEROSIZE_CAP
-    return size * elemsize > maxAlloc
+    return size * elemsize > maxAlloc - hchanSize
 
 
 class ZeroBuf:
@@ -349,6 +352,8 @@ def chansend(c, ep, block):
     A send on a closed channel panics."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
+    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+        checkpreempt_slow()
     if c.isnil:
         if not block:
             return False
@@ -450,11 +455,16 @@ def chanrecv(c, block):
     a value gives (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
+    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+        checkpreempt_slow()
     if c.isnil:
         if not block:
             return False, None, False
         park_forever(waitReasonChanReceiveNilChan)
     chancheck(c)
+
+    if c.timer is not None:
+        getrt().maybeRunChan(c.timer)
 
     # chansend/chanrecv's early exit: a non-blocking call that cannot proceed returns at once.
     if not block and empty(c):
@@ -505,15 +515,21 @@ def chanrecv(c, block):
     mysg.c = c
     gp.param = None
     c.recvq.enqueue(mysg)
+    if c.timer is not None:
+        rt.blocktimerchan(c.timer)
     try:
         gopark(rt, waitReasonChanReceive)
     except BaseException:
+        if c.timer is not None:
+            rt.unblocktimerchan(c.timer)
         abandon(rt, gp, c.recvq, mysg)
         raise
 
     # back from gopark: a sender or closechan has filled in our sudog
     if mysg is not gp.waiting:
         throw("G waiting list is corrupted")
+    if c.timer is not None:
+        rt.unblocktimerchan(c.timer)
     gp.waiting = None
     success = mysg.success
     v = mysg.elem if success else c.zero

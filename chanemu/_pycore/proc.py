@@ -20,7 +20,7 @@ from collections import deque
 
 import greenlet
 
-from .. import _errors
+from .. import _errors, _preempt
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
@@ -48,7 +48,10 @@ WAIT_REASONS = (None, "sleep", "chan receive (nil chan)", "chan send (nil chan)"
                 "sync.WaitGroup.Wait", "semacquire")
 NO_TIMER = (1 << 63) - 1
 
-_COARSE = getattr(_time, "CLOCK_MONOTONIC_COARSE", _time.CLOCK_MONOTONIC)
+# Python 3.11's time module lacks the constant on Linux, where the clock's id is 6.
+_COARSE = getattr(_time, "CLOCK_MONOTONIC_COARSE",
+                  6 if sys.platform.startswith("linux") else _time.CLOCK_MONOTONIC)
+_clock_ns = _time.clock_gettime_ns
 
 LOCAL_RUNQ_CAP = 256     # len(p.runq)
 SUDOG_CACHE_CAP = 128   # len(p.sudogbuf)
@@ -221,8 +224,14 @@ class Runtime:
         self.wake = threading.Event()  # interrupts an idle wait for the next timer
         # tracer(kind, g, arg): goroutine events for chanemu.trace, None when not tracing.
         # kind is "create" (arg: parent G), "start", "block" (arg: wait reason),
-        # "unblock" (arg: the waker G), "sched" (gosched), "end" (arg: exception or None).
+        # "unblock" (arg: the waker G), "sched" (gosched), "preempt" (a preemption),
+        # "end" (arg: exception or None).
         self.tracer = None
+        # Preemption: the coarse real-clock reading after which the running G yields at its
+        # next runtime call (set whenever a G starts running), and a count of the scheduler's
+        # own sections (timer functions, safe points) in which it must not (Go's m.locks).
+        self.preempt_at = _clock_ns(_COARSE) + preempt_slice
+        self.nopreempt = 0
 
     # -- clock ---------------------------------------------------------------------------
     def nanotime(self):
@@ -380,7 +389,8 @@ class Runtime:
 
     def addtimer(self, t, when):
         self.timers.add(t, when)
-        self.timer_next = min(self.timer_next, when)
+        if t.heaped and when < self.timer_next:
+            self.timer_next = when
 
     def stoptimer(self, t):
         was = self.timers.stop(t)
@@ -398,15 +408,46 @@ class Runtime:
 
     def runtimers(self, now):
         """Fire the timers due at now (checkTimers)."""
-        self.timers.run(now)
+        self.nopreempt += 1
+        try:
+            self.timers.run(now)
+        finally:
+            self.nopreempt -= 1
         self.timer_next = self._next_when()
+
+    def blocktimerchan(self, t):
+        """blockTimerChan: the caller is about to park on t's channel, so t joins the heap."""
+        self.timers.block(t)
+        if t.heaped and not t.zombie and t.when < self.timer_next:
+            self.timer_next = t.when
+
+    def unblocktimerchan(self, t):
+        """unblockTimerChan: the caller no longer waits on t's channel."""
+        self.timers.unblock(t)
+        self.timer_next = self._next_when()
+
+    def maybeRunChan(self, t):
+        """maybeRunChan: a receive on t's channel runs t first if it is due and unheaped."""
+        if not t.pending or (t.heaped and not t.zombie):
+            return
+        self.nopreempt += 1
+        try:
+            ran = self.timers.maybe_run_chan(t, self.nanotime())
+        finally:
+            self.nopreempt -= 1
+        if ran:
+            self.timer_next = self._next_when()
 
     def run_safepoints(self):
         """Run the functions other threads queued for a safe point (see chanemu._safepoint)."""
         self.safepoint_pending = False
         q = self.safepoints
-        while q:
-            q.popleft()()
+        self.nopreempt += 1
+        try:
+            while q:
+                q.popleft()()
+        finally:
+            self.nopreempt -= 1
 
     # -- the end of the program (called by chanemu._lifecycle) -----------------------------
     def end(self):
@@ -628,8 +669,10 @@ def schedule(rt):
         if gp is None:
             return        # a fatal error was delivered, and later we were readied
     if gp is me:
-        # Readied while we looked for work (a timer of ours fired): no switch needed.
+        # Readied while we looked for work (a timer of ours fired), or yielded with nothing
+        # else to run: no switch needed.
         gp.atomicstatus = _Grunning
+        rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
         return
@@ -646,6 +689,7 @@ def execute(rt, gp):
     """
     gp.atomicstatus = _Grunning
     rt.curg = gp
+    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", gp, None)
     gr = gp.gr
@@ -848,6 +892,7 @@ def goexit0(rt, gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
+    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
@@ -867,23 +912,79 @@ def goexit0(rt, gp):
 
 def gosched():
     """runtime.Gosched: the caller goes on the global run queue, which is read only when the
-    local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first."""
+    local queue is empty (Go's every-61st-schedule look is left out): all runnable now run first,
+    and so do the timers that are due and the safe points that are asked for."""
     rt = getrt()
-    gp = rt.curg
     if rt.dead:
         raise_ended()
-    if rt.runnext is None and not rt.runq and not rt.globrunq:
+    if (rt.runnext is None and not rt.runq and not rt.globrunq and not rt.safepoint_pending
+            and (rt.timer_next == NO_TIMER or rt.timer_next > rt.nanotime())):
         return    # Go would run the caller again, from the global queue
     check_current(rt)
+    goschedImpl(rt, "sched")
+
+
+def goschedImpl(rt, kind):
+    """The running G goes on the global run queue and the scheduler runs: a yield ("sched")
+    or a preemption ("preempt"). Returns when the G runs again."""
+    gp = rt.curg
     gp.atomicstatus = _Grunnable
     rt.globrunq.append(gp)
     if rt.tracer is not None:
-        rt.tracer("sched", gp, None)
+        rt.tracer(kind, gp, None)
     try:
         schedule(rt)
     except BaseException:
         unpark(rt, gp)
         raise
+
+
+# The time slice after which a running G is preempted: process-wide, as a GODEBUG setting is
+# (chanemu.runtime.set_preemption; _preempt.OFF turns preemption off).
+preempt_slice = _preempt.slice_ns
+
+
+def set_preempt_slice(ns):
+    """Set the time slice, and restart the slice of this thread's running runtime with it."""
+    global preempt_slice
+    preempt_slice = ns
+    rt = getattr(_tls, "rt", None)
+    if rt is not None:
+        rt.preempt_at = _clock_ns(_COARSE) + ns
+
+
+# The coarse time at which a runtime call next looks at its runtime's time slice: at most
+# PREEMPT_GATE_NS ahead, so that the check on every call is one clock read and one comparison,
+# and every thread's runtime is looked at within that much of its slice's end.
+PREEMPT_GATE_NS = 2_000_000
+preempt_gate = [0]
+
+
+def checkpreempt():
+    """A runtime call's preemption check (Go's stack-guard check in a function's prologue):
+    a G that has run preempt_slice (10 ms) without blocking yields here."""
+    if _clock_ns(_COARSE) >= preempt_gate[0]:
+        checkpreempt_slow()
+
+
+def checkpreempt_slow():
+    rt = getrt()
+    now = _clock_ns(_COARSE)
+    if now >= rt.preempt_at:
+        preempt(rt)
+    else:
+        preempt_gate[0] = min(rt.preempt_at, now + PREEMPT_GATE_NS)
+
+
+def preempt(rt):
+    """gopreempt_m: the running G yields as gosched would, unless it is not at a safe point: the
+    scheduler's own sections (timer functions, safe points), a program that has ended, a call
+    from a greenlet that is not the running G."""
+    gp = rt.curg
+    if (rt.nopreempt or rt.dead or gp is None or gp.atomicstatus != _Grunning
+            or greenlet.getcurrent() is not gp.gr):
+        return
+    goschedImpl(rt, "preempt")
 
 
 def goexit():

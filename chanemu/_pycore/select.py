@@ -14,8 +14,8 @@ from . import chan as _chan
 from .chan import Chan, ZEROBUF
 from .. import _chandir
 from .._empty import check_elem
-from .proc import (getrt, gopark, throw, unpark, park_forever, check_current, waitReasonSelect,
-                   waitReasonSelectNoCases)
+from .proc import (getrt, gopark, throw, unpark, park_forever, check_current, checkpreempt,
+                   waitReasonSelect, waitReasonSelectNoCases)
 
 
 class SendCase:
@@ -63,6 +63,8 @@ def select(*cases, default=False):
             raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
                             f"not {type(cas).__name__}")
     n = len(cases)
+    if n != 1:
+        checkpreempt()      # (a one-case select is a channel operation: it checks there)
     if n == 0:
         if default:
             return -1, None, False
@@ -113,6 +115,8 @@ def selectgo(rt, scases, block):
         if cas.c.isnil:
             continue
         _chan.chancheck(cas.c)
+        if cas.c.timer is not None:
+            rt.maybeRunChan(cas.c.timer)
         j = rt.rand.cheaprandn(norder + 1)
         pollorder[norder] = pollorder[j]
         pollorder[j] = i
@@ -190,6 +194,8 @@ def selectgo(rt, scases, block):
             c.sendq.enqueue(sg)
         else:
             c.recvq.enqueue(sg)
+        if c.timer is not None:
+            rt.blocktimerchan(c.timer)
 
     # park until one case's peer (or a close) wakes us
     gp.param = None
@@ -197,6 +203,7 @@ def selectgo(rt, scases, block):
         gopark(rt, waitReasonSelect)
     except BaseException:
         abandon_select(rt, gp, scases, lockorder)
+        unblock_timers(rt, scases, lockorder)
         raise
     gp.selectDone = 0
     sg = gp.param
@@ -239,6 +246,7 @@ def selectgo(rt, scases, block):
         rt.releaseSudog(sglist)
         sglist = sgnext
 
+    unblock_timers(rt, scases, lockorder)
     if cas is None:
         throw("selectgo: bad wakeup")
 
@@ -250,6 +258,14 @@ def selectgo(rt, scases, block):
     if caseSuccess:
         return casi, recvd, True
     return casi, cas.c.zero, False
+
+
+def unblock_timers(rt, scases, lockorder):
+    """unblockTimerChan for every case on a timer channel (pass 2 blocked them)."""
+    for casei in lockorder:
+        c = scases[casei].c
+        if c.timer is not None:
+            rt.unblocktimerchan(c.timer)
 
 
 def abandon_select(rt, gp, scases, lockorder):
