@@ -110,11 +110,12 @@ def go_result(go_binaries, name):
     return _go_results[name]
 
 
-def run_twin(impl, name):
+def run_twin(impl, name, preempt=True):
     """``chanemu run tests/go/NAME.py`` on twin impl, as Go runs its binary (GOTRACEBACK and
-    GOMAXPROCS unset): (returncode, stdout, stderr)."""
+    GOMAXPROCS unset; preemption on unless told): (returncode, stdout, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
     env["CHANEMU_IMPL"] = impl
+    env["CHANEMU_PREEMPT"] = "on" if preempt else "off"
     r = subprocess.run([sys.executable, "-m", "chanemu", "run", str(GODIR / f"{name}.py")],
                        env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     return r.returncode, r.stdout, r.stderr
@@ -166,9 +167,8 @@ def test_go_differential(impl_name, go_binaries, name):
     mode = mode_of(name)
     # As in Go, preemption on; but a random program's distribution is only Go's when the
     # machine's load does not preempt a trial midway (real-time preemption reorders it).
-    ce.runtime.set_preemption(mode != "random")
     rc, go_out, go_err = go_result(go_binaries, name)
-    ce_rc, ce_out, ce_err = run_twin(impl_name, name)
+    ce_rc, ce_out, ce_err = run_twin(impl_name, name, preempt=mode != "random")
     if mode in ("deterministic", "random"):
         assert rc == 0, f"Go program failed (exit {rc}):\n{go_err}"
         assert (ce_rc, ce_err) == (0, ""), f"twin failed (exit {ce_rc}):\n{ce_err}"

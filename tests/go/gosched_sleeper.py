@@ -18,8 +18,8 @@ def main():
         yields += 1
     d = time.since(start)
     print("main saw it after yielding:", "true" if yields > 0 else "false")
-    print("at least 10ms:", "true" if d >= 0.01 else "false",
-          "and well under a second:", "true" if d < 1 else "false")
+    print("at least 10ms:", "true" if d >= 10 * time.Millisecond else "false",
+          "and well under a second:", "true" if d < time.Second else "false")
 
 
 if __name__ == "__main__":
