@@ -2,7 +2,7 @@
 
     python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
                                 [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
-                                [--pprof ADDR] [--plot FILE]
+                                [--pprof ADDR] [--view] [--plot FILE]
     python -m chanemu bench [--quick] [--json] [--plot FILE] [--load FILE]
                             [--impl c|python|both|none] [--peers LIST|none] [--only ITEMS]
 """
@@ -92,6 +92,9 @@ def _parser():
                       help="serve chanemu.pprof's debug endpoints (/debug/pprof/, "
                            "/debug/chanemu/chans) on ADDR, e.g. 127.0.0.1:6060, while the "
                            "program runs (best with the real clock)")
+    demo.add_argument("--view", action="store_true",
+                      help="serve the live view of every channel (/debug/chanemu/, pause and "
+                           "step from the browser) on --pprof ADDR, default 127.0.0.1:6060")
     demo.add_argument("--plot", metavar="FILE",
                       help="write a PNG of the goroutine count and the process's RSS over clock "
                            "time, this program beside the leaking one (the leak: beside the "
@@ -124,6 +127,9 @@ def main(argv=None):
         variant = "ctx" if args.fixed_ctx else "fixed" if args.fixed else "leak"
         if args.plot is not None and not args.plot.strip():
             _parser().error("leak-demo: --plot needs a file name")
+        if args.view:
+            from . import liveview
+            args.pprof = liveview.cli_address(args.pprof)
         return leakdemo.main(heartbeats=args.heartbeats, every=every, variant=variant,
                              clock=args.clock, duration=duration, pprof=args.pprof,
                              plot=args.plot, timeline_out=args.timeline_out)

@@ -312,10 +312,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._serve(head=True)
 
+    def do_POST(self):          # only the live view's controls (chanemu.liveview) take one
+        if not urllib.parse.urlsplit(self.path).path.startswith("/debug/chanemu/"):
+            return self.send_error(HTTPStatus.NOT_IMPLEMENTED,
+                                   f"Unsupported method ({self.command!r})")
+        self._serve(head=False)
+
     # -- plumbing --------------------------------------------------------------------------
     def _send(self, status, body, ctype, extra=(), head=False):
         if isinstance(body, str):
             body = body.encode("utf-8")
+        if hasattr(body, "stream"):         # server-sent events: written as they come
+            return self._send_stream(status, body, ctype, extra, head)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -325,6 +333,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def _send_stream(self, status, body, ctype, extra, head):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.flush()
+            body.stream(self.wfile)
 
     def _error(self, status, text, head=False):
         self._send(status, text + "\n", "text/plain; charset=utf-8", [("X-Go-Pprof", "1")],
@@ -337,6 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
             q = {}
             for k, v in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
                 q.setdefault(k, v)      # the first value, as Go's FormValue
+            q[":method"] = self.command
             status, body, ctype, extra = self.server.owner._route(path, q)
         except _BadRequest as e:
             return self._error(HTTPStatus.BAD_REQUEST, str(e), head)
@@ -451,6 +470,8 @@ class Server:
         httpd = self._httpd
         httpd.shutdown()
         self._stop.set()
+        if getattr(self, "_liveview", None) is not None:
+            self._liveview.close()          # a program paused from the page goes on
         with httpd.conns_lock:
             conns = list(httpd.conns)
             workers = list(httpd.workers)
@@ -492,6 +513,9 @@ class Server:
             raise _NotFound("Unknown profile")
         if path == "/debug/chanemu/chans":
             return self._chans(q)
+        if path.startswith("/debug/chanemu/"):
+            from . import liveview
+            return liveview.route(self, path, q)
         raise _NotFound("404 page not found")
 
     def _index(self):
@@ -508,6 +532,8 @@ class Server:
                     f"{name}</a></td></tr>\n")
         b.write("</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
                 "<a href=\"/debug/chanemu/chans\">every live channel's hchan (JSON)</a>\n<br>\n"
+                "<a href=\"/debug/chanemu/\">live view: every channel, drawn as it runs</a>\n"
+                "<br>\n"
                 "<p>\nProfile Descriptions:\n<ul>\n")
         for name, _ in rows:
             b.write(f"<li><div class=profile-name>{name}: </div> "

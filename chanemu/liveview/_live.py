@@ -1,0 +1,370 @@
+"""The live view's engine: a tracer hook with a budget, coalesced snapshots, pause and step.
+
+Cost model. A program doing millions of operations a second must not slow down because a page
+is open, so the hook listens only in short bursts: it is installed as ``rt.tracer`` (and the
+twin's per-operation channel events turned on) for at most ``BUDGET`` events, then it removes
+itself. A ticker thread, every ``TICK`` seconds, takes a snapshot at the runtime's next safe
+point if anything happened, and installs the hook again. So a busy program pays for ``BUDGET``
+hook calls per tick and one snapshot; an idle one pays nothing; a goroutine that parks shows up
+within a tick plus the time to reach a safe point.
+
+Pause and step run on the runtime's own thread. ``pause`` queues a safe-point job that holds
+the runtime thread in ``_hold`` (serving other safe-point jobs, such as snapshots, while it
+waits) until the page says resume or step. "Step one schedule" lets the program run to the next
+safe point (every call of the scheduler is one); "step one operation" lets it run until the hook
+sees the next channel event: a completed send, receive or close, or a goroutine parking on a
+channel, the state then being the one right after it.
+"""
+import collections
+import gc
+import json
+import threading
+import time
+import weakref
+
+from .. import _gsnap, _safepoint, trace as _trace
+from . import _state
+
+TICK = 0.05             # seconds between two snapshots while something happens
+IDLE_REFRESH = 1.0      # a snapshot at least this often (activity the hook does not see)
+BUDGET = 64             # events the hook records per tick before it removes itself
+EVENTS_KEPT = 120       # recent events sent to the page
+MAX_CHANS = 40          # channels drawn (the busiest first)
+MAX_GOROUTINES = 200    # goroutines listed
+CHAN_SCAN_EVERY = 2.0   # seconds between two heap scans for channels nobody waits on
+SAFEPOINT_WAIT = 0.05   # how long a snapshot waits for a safe point before taking it here
+
+
+class _Hook:
+    """rt.tracer while the view listens. ``passive``: chanemu.trace may replace it."""
+    passive = True
+    __slots__ = ("view",)
+
+    def __init__(self, view):
+        self.view = view
+
+    def __call__(self, kind, g, arg):
+        self.view._on_event(kind, g, arg)
+
+
+class View:
+    """The live view of one runtime, shared by every page open on one debug server."""
+
+    def __init__(self, rt, stop):
+        self.rt = rt
+        self.stop = stop                  # the server's closing event
+        self.impl = _gsnap.twin_of(rt)
+        self.hook = _Hook(self)
+        self.cond = threading.Condition()
+        self.raw = []                     # events since the last snapshot (runtime thread)
+        self.events = collections.deque(maxlen=EVENTS_KEPT)
+        self.seq = 0
+        self.budget = 0
+        self.armed = False
+        self.chan_events = False
+        self.dirty = True
+        self.chans = weakref.WeakValueDictionary()    # chan id -> channel
+        self.last_scan = 0.0
+        self.state = None                 # the latest picture (a dict), with self.version
+        self.version = 0
+        self.clients = 0
+        self.ticker = None
+        self.paused = False               # the runtime thread is held in _hold
+        self.where = ""                   # what it was doing when it stopped
+        self.command = None               # "resume" | "step-sched" | "step-op", for _hold
+        self.stop_on_op = False
+        self.pause_queued = False
+        self.closed = False
+
+    # -- the hook (runtime thread) ----------------------------------------------------------
+    def _on_event(self, kind, g, arg):
+        try:
+            self.dirty = True
+            self.raw.append(self._record(kind, g, arg))
+            if self.stop_on_op and _is_op(kind, g, arg):
+                self.stop_on_op = False
+                self._hold(self.raw[-1])
+                return
+            self.budget -= 1
+            if self.budget <= 0 and not self.stop_on_op:
+                self._disarm()
+        except Exception:           # never break the scheduler
+            self._disarm()
+
+    def _record(self, kind, g, arg):
+        self.seq += 1
+        if kind == "chan":
+            op, c, ok = arg
+            self._know(c)
+            extra = [op, _state.chan_id(c), bool(ok)]
+        elif kind == "block":
+            chans = [self._know(c) for c in g.waiting_on]
+            extra = [arg, chans]
+        elif kind in ("unblock", "create"):
+            extra = arg.goid if arg is not None else None
+        elif kind == "end":
+            extra = None if arg is None else _state.short_repr(arg, 60)
+        else:
+            extra = None
+        return [self.seq, kind, g.goid, self.rt.nanotime(), extra]
+
+    def _know(self, c):
+        i = _state.chan_id(c)
+        if i:
+            self.chans[i] = c
+        return i
+
+    def _arm(self):
+        """Listen for another BUDGET events (runtime thread, or a frozen runtime)."""
+        if self.closed:
+            return
+        self.budget = BUDGET
+        if self.rt.tracer is self.hook:
+            return
+        if self.rt.tracer is not None:      # a chanemu.trace recording has the slot
+            self.armed = False
+            return
+        self.rt.tracer = self.hook
+        self.armed = True
+        if not self.chan_events:
+            self.chan_events = True
+            with _trace._lock:
+                _trace._chan_events(self.impl, True)
+
+    def _disarm(self):
+        if self.rt.tracer is self.hook:
+            self.rt.tracer = None
+        self.armed = False
+        if self.chan_events:
+            self.chan_events = False
+            with _trace._lock:
+                _trace._chan_events(self.impl, False)
+        self.budget = 0
+
+    # -- snapshots ------------------------------------------------------------------------
+    def _on_runtime(self, fn):
+        rt = self.rt
+        if rt.dead or self.paused:
+            return fn()                     # nothing runs: read it from here
+        return _safepoint.call(rt, fn, SAFEPOINT_WAIT)
+
+    def _take(self):
+        """The picture of the moment (runs on the runtime thread at a safe point)."""
+        raw, self.raw = self.raw, []
+        rt = self.rt
+        gs = sorted(rt.goroutines(), key=lambda g: g.goid)
+        for g in gs:
+            for c in g.waiting_on:
+                self._know(c)
+        now = time.monotonic()
+        if now - self.last_scan >= CHAN_SCAN_EVERY:
+            self.last_scan = now
+            for c in _live_chans(self.impl):
+                self._know(c)
+        chans = [_state.chan_state(c) for c in list(self.chans.values())
+                 if _state.chan_id(c)]
+        chans.sort(key=_state.interest)
+        gstates = [_state.goroutine_state(g, _gname(g)) for g in gs[:MAX_GOROUTINES]]
+        if self.clients > 0 or self.paused:
+            self._arm()
+        return {"impl": self.impl.IMPL, "clock": rt.clock, "nanotime": rt.nanotime(),
+                "num_goroutine": rt.num_goroutine(), "dead": bool(rt.dead),
+                "nchans": len(chans), "chans": chans[:MAX_CHANS],
+                "goroutines": gstates, "raw": raw}
+
+    def refresh(self):
+        """Take a snapshot now and publish it to the pages."""
+        self.dirty = False
+        try:
+            snap = self._on_runtime(self._take)
+        except Exception as e:          # the program ended mid-way, or a racing read
+            snap = dict(self.state or {}, error=f"{type(e).__name__}: {e}")
+            snap["raw"] = []
+        for ev in snap.pop("raw", []):
+            self.events.append(_event_text(ev))
+        snap.update(paused=self.paused, where=self.where, events=list(self.events),
+                    seq=self.seq, listening=self.armed, wall=time.time())
+        with self.cond:
+            self.state = snap
+            self.version += 1
+            self.cond.notify_all()
+        return snap
+
+    # -- the ticker -----------------------------------------------------------------------
+    def _tick_loop(self):
+        last = 0.0
+        while not self.stop.wait(TICK) and not self.closed:
+            with self.cond:
+                if self.clients <= 0 and not self.paused:
+                    self.ticker = None
+                    break
+            now = time.monotonic()
+            if self.dirty or now - last >= IDLE_REFRESH:
+                last = now
+                self.refresh()
+        self._quiet()
+
+    def _quiet(self):
+        """No page is watching (or the server closed): stop listening, on the runtime thread,
+        where the tracer slot is read."""
+        def disarm_if_idle():
+            if self.closed or (self.clients <= 0 and not self.paused):
+                self._disarm()
+        try:
+            self._on_runtime(disarm_if_idle)
+        except Exception:
+            pass
+
+    def join(self):
+        """A page connected: make sure the ticker runs."""
+        with self.cond:
+            self.clients += 1
+            if self.ticker is None:
+                self.ticker = threading.Thread(target=self._tick_loop, daemon=True,
+                                               name="chanemu-liveview")
+                self.ticker.start()
+        self.dirty = True
+
+    def leave(self):
+        with self.cond:
+            self.clients -= 1
+
+    def wait_version(self, seen, timeout):
+        with self.cond:
+            self.cond.wait_for(lambda: self.version != seen or self.closed, timeout)
+            return self.version, self.state
+
+    # -- pause and step -------------------------------------------------------------------
+    def control(self, op):
+        """Pause, step or resume the program; returns the new state (after a step, once the
+        program has stopped again or a second has passed)."""
+        if op == "pause":
+            self._request_pause()
+        elif op in ("resume", "step-sched", "step-op"):
+            if not self.paused:
+                if op == "resume":
+                    return self.refresh()
+                self._request_pause()
+                self._wait_paused(1.0)
+            seen = self.version
+            with self.cond:
+                self.command = op
+                self.cond.notify_all()
+            if op != "resume":
+                self._wait_paused(1.0, after=seen)
+            else:
+                with self.cond:
+                    self.cond.wait_for(lambda: not self.paused or self.closed, 1.0)
+        else:
+            raise ValueError(f"unknown op {op!r}: pause, resume, step-sched or step-op")
+        self.dirty = True
+        return self.refresh()
+
+    def _request_pause(self):
+        with self.cond:
+            if self.paused or self.pause_queued:
+                return
+            self.pause_queued = True
+        rt = self.rt
+        if rt.dead:
+            with self.cond:
+                self.pause_queued = False
+            raise ValueError("the program has ended")
+        rt.safepoints.append(self._pause_job)
+        rt.safepoint_pending = True
+        rt.wake.set()
+
+    def _pause_job(self):
+        with self.cond:
+            self.pause_queued = False
+        self._hold(None)
+
+    def _wait_paused(self, timeout, after=None):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while time.monotonic() < deadline and not self.closed:
+                if self.paused and self.command is None and (after is None or
+                                                             self.version != after):
+                    return True
+                self.cond.wait(0.01)
+        return False
+
+    def _hold(self, ev):
+        """Hold the runtime thread here until the page says resume or step."""
+        self.where = _event_text(ev)["text"] if ev else "at a scheduling point"
+        self._arm()
+        with self.cond:
+            self.paused = True
+            self.command = None
+        self.refresh()
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.command is not None or self.closed
+                                   or self.stop.is_set() or bool(self.rt.safepoints), 0.05)
+                cmd = self.command
+                if cmd is not None or self.closed or self.stop.is_set():
+                    self.command = None
+                    self.paused = False
+                    self.cond.notify_all()
+                    break
+            if self.rt.safepoints:           # snapshots asked for while we hold
+                self.rt.run_safepoints()
+        self.where = ""
+        if cmd == "step-sched":
+            with self.cond:
+                self.pause_queued = True
+            self.rt.safepoints.append(self._pause_job)
+            self.rt.safepoint_pending = True
+        elif cmd == "step-op":
+            self.stop_on_op = True
+            self._arm()
+        self.dirty = True
+
+    def close(self):
+        """The server closes: let a held program go, stop listening."""
+        with self.cond:
+            self.closed = True
+            self.stop_on_op = False
+            self.cond.notify_all()
+        self._quiet()
+
+
+def _is_op(kind, g, arg):
+    return kind == "chan" or (kind == "block" and arg in _state.CHAN_REASONS)
+
+
+def _live_chans(impl):
+    return [o for o in gc.get_objects() if isinstance(o, impl.Chan)]
+
+
+def _gname(g):
+    return _trace._name(g)
+
+
+_KIND_TEXT = {"start": "runs", "sched": "yields (Gosched)", "create": "is created",
+              "init": "exists"}
+
+
+def _event_text(ev):
+    """A raw hook record as {seq, kind, g, t, text} for the page's event list."""
+    seq, kind, goid, ns, extra = ev
+    if kind == "chan":
+        op, cid, ok = extra
+        text = f"g{goid} chan {op} on chan {cid}" + ("" if ok else " (closed, zero value)")
+    elif kind == "block":
+        reason, chans = extra
+        on = ", ".join(f"chan {c}" for c in chans)
+        text = f"g{goid} parks [{reason}]" + (f" on {on}" if on else "")
+    elif kind == "unblock":
+        text = f"g{goid} is readied" + (f" by g{extra}" if extra and extra != goid else "")
+    elif kind == "create":
+        text = f"g{goid} is created" + (f" by g{extra}" if extra else "")
+    elif kind == "end":
+        text = f"g{goid} ends" + (f" ({extra})" if extra else "")
+    else:
+        text = f"g{goid} {_KIND_TEXT.get(kind, kind)}"
+    return {"seq": seq, "kind": kind, "g": goid, "t": ns, "text": text}
+
+
+def dumps(state):
+    return json.dumps(state, separators=(",", ":"))
