@@ -119,16 +119,20 @@ function sudogLabel(s) {
 function drawQueue(ch, name, y, boxes) {
   const q = ch[name];
   const out = [];
-  y += 8;
+  y += 20;
   const label = `${name} (${q.len})`;
-  out.push(text(PAD, y + 23, label, `font-weight="bold" class="qlabel" data-q="${name}"`));
-  let x = PAD + 130;
+  out.push(text(PAD, y, label, `font-weight="bold" class="qlabel" data-q="${name}"`));
+  const after = PAD + textW(label) + 14;
+  if (!q.len) {
+    out.push(text(after, y, "empty", 'fill="#666"'));
+    return {svg: out.join(""), w: after + 60, y: y + 8};
+  }
+  out.push(text(after, y, "first → last", 'fill="#666"'));
+  let x = PAD + 16;
+  y += 10;
   const items = q.head.map((s) => ({s})).concat(
     q.tail.length ? [{more: q.len - q.head.length - q.tail.length}] : [],
     q.tail.map((s) => ({s})));
-  if (!items.length) {
-    out.push(text(x, y + 23, "empty", 'fill="#666"'));
-  }
   items.forEach((it, k) => {
     if (k > 0) {          // the queue's link: this one comes after the previous
       out.push(`<line x1="${x - ARROW + 3}" y1="${y + BOX_H / 2}" x2="${x - 5}" ` +
@@ -147,13 +151,10 @@ function drawQueue(ch, name, y, boxes) {
              `<rect class="sudog" x="${x}" y="${y}" width="${bw}" height="${BOX_H}" rx="7" ` +
              `fill="${s.sel ? COLORS.sel : COLORS.sudog}" stroke="${s.sel ? COLORS.link : "#a60"}" ` +
              `stroke-width="2"/>` + text(x + 8, y + 23, lab) + "</g>");
-    if (k === 0) {
-      out.push(text(x, y - 3, "first", 'fill="#666" font-size="16"'));
-    }
     if (s.sel) boxes.push({g: s.g, x: x + bw, y: y + BOX_H / 2});
     x += bw + ARROW;
   });
-  return {svg: out.join(""), w: x, y: y + BOX_H + 14};
+  return {svg: out.join(""), w: x - ARROW + PAD, y: y + BOX_H + 8};
 }
 
 // Dashed curves joining the sudogs of one goroutine parked in a select (one per case).
@@ -191,7 +192,7 @@ function drawAll(chans) {
     const d = drawChan(ch, y);
     drawn.push([ch, d]);
     boxes.push(...d.boxes);
-    w = Math.max(w, d.w + 30);
+    w = Math.max(w, d.w + 12);
     y += d.h + 10;
   }
   const links = drawLinks(boxes);
@@ -219,7 +220,8 @@ function legend() {
 }
 
 // -- the page ---------------------------------------------------------------------------------
-const page = {mode: "live", live: null, replay: null, source: null};
+const page = {mode: "live", live: null, replay: null, source: null,
+              show: (k) => showStep(k)};
 window.__chanemu = page;        // for tests and the curious
 
 function fmtClock(ns, kind) {
