@@ -103,6 +103,7 @@ class Stream:
                 raise AssertionError("no such picture within the limit")
 
     def close(self):
+        self.resp.close()           # the response holds the socket open, not only conn
         self.conn.close()
 
 

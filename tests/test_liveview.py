@@ -234,9 +234,12 @@ def test_page_gone_hook_removed_and_trace_takes_over(ce, tmp_path):
         prog.do(lambda: chanemu.trace.stop())
         assert tr.events
         s.close()
+        view = prog.srv._liveview
         deadline = time.monotonic() + 5
-        while prog.do(lambda: prog.rt.tracer) is not None and time.monotonic() < deadline:
+        while (view.clients or view.ticker) and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert view.clients == 0 and view.ticker is None
+        assert prog.do(lambda: prog.rt.tracer) is None
         stop[0] = True
         return prog.do(lambda: prog.rt.tracer)
     assert serve(ce, client, lambda: pingpong(ce, counter, stop)) is None

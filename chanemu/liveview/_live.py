@@ -25,7 +25,10 @@ import weakref
 from .. import _gsnap, _safepoint, trace as _trace
 from . import _state
 
-TICK = 0.05             # seconds between two snapshots while something happens
+TICK = 0.05             # seconds between two snapshots while goroutines park, wake, start...
+CHURN_TICK = 0.25       # ... and while only channel operations happen (buffers churning)
+BUSY_TICK = 0.1         # ... and while goroutines change state at every tick, BUSY_STREAK on
+BUSY_STREAK = 3
 IDLE_REFRESH = 1.0      # a snapshot at least this often (activity the hook does not see)
 BUDGET = 64             # events the hook records per tick before it removes itself
 EVENTS_KEPT = 120       # recent events sent to the page
@@ -62,7 +65,8 @@ class View:
         self.budget = 0
         self.armed = False
         self.chan_events = False
-        self.dirty = True
+        self.dirty = True                 # something happened since the last snapshot
+        self.urgent = True                # a goroutine changed state: show it within a tick
         self.chans = weakref.WeakValueDictionary()    # chan id -> channel
         self.last_scan = 0.0
         self.state = None                 # the latest picture (a dict), with self.version
@@ -80,6 +84,8 @@ class View:
     def _on_event(self, kind, g, arg):
         try:
             self.dirty = True
+            if kind != "chan":
+                self.urgent = True
             self.raw.append(self._record(kind, g, arg))
             if self.stop_on_op and _is_op(kind, g, arg):
                 self.stop_on_op = False
@@ -174,7 +180,7 @@ class View:
 
     def refresh(self):
         """Take a snapshot now and publish it to the pages."""
-        self.dirty = False
+        self.dirty = self.urgent = False
         try:
             snap = self._on_runtime(self._take)
         except Exception as e:          # the program ended mid-way, or a racing read
@@ -192,16 +198,38 @@ class View:
 
     # -- the ticker -----------------------------------------------------------------------
     def _tick_loop(self):
-        last = 0.0
+        """The ticker thread: pictures while pages watch; when the last one has gone, the hook
+        off the runtime, then the thread ends (unless a page came back meanwhile)."""
+        while True:
+            self._tick_while_watched()
+            self._quiet()
+            with self.cond:
+                if self.clients <= 0 or self.closed or self.stop.is_set():
+                    self.ticker = None
+                    return
+
+    def _tick_while_watched(self):
+        last, streak = 0.0, 0
         while not self.stop.wait(TICK) and not self.closed:
             with self.cond:
                 if self.clients <= 0 and not self.paused:
-                    self.ticker = None
-                    break
+                    return
             now = time.monotonic()
-            if self.dirty or now - last >= IDLE_REFRESH:
+            if self._due(now - last, streak):
+                streak = streak + 1 if self.urgent else 0
                 last = now
                 self.refresh()
+            elif not self.urgent:
+                streak = 0
+
+    def _due(self, since, streak):
+        """Whether to take a picture now: at the first tick after a goroutine changed state,
+        but no more than one per BUSY_TICK while that goes on tick after tick (a program that
+        parks all the time), one per CHURN_TICK while only buffers change, and one per
+        IDLE_REFRESH anyway."""
+        if self.urgent:
+            return since >= (BUSY_TICK if streak >= BUSY_STREAK else 0)
+        return (self.dirty and since >= CHURN_TICK) or since >= IDLE_REFRESH
         self._quiet()
 
     def _quiet(self):
@@ -223,7 +251,7 @@ class View:
                 self.ticker = threading.Thread(target=self._tick_loop, daemon=True,
                                                name="chanemu-liveview")
                 self.ticker.start()
-        self.dirty = True
+        self.dirty = self.urgent = True
 
     def leave(self):
         with self.cond:
@@ -257,7 +285,7 @@ class View:
                     self.cond.wait_for(lambda: not self.paused or self.closed, 1.0)
         else:
             raise ValueError(f"unknown op {op!r}: pause, resume, step-sched or step-op")
-        self.dirty = True
+        self.dirty = self.urgent = True
         return self.refresh()
 
     def _request_pause(self):
@@ -318,7 +346,7 @@ class View:
         elif cmd == "step-op":
             self.stop_on_op = True
             self._arm()
-        self.dirty = True
+        self.dirty = self.urgent = True
 
     def close(self):
         """The server closes: let a held program go, stop listening."""

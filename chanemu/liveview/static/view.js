@@ -231,6 +231,15 @@ function fmtClock(ns, kind) {
   return new Date(s * 1000).toISOString().replace("T", " ").replace("Z", "");
 }
 
+// Replace a part of the page only when its drawing changed: a busy program's pictures often
+// differ in the clock alone, and redrawing costs the machine the program runs on.
+const drawnHTML = {};
+function setHTML(id, html) {
+  if (drawnHTML[id] === html) return;
+  drawnHTML[id] = html;
+  $(id).innerHTML = html;
+}
+
 function render(st) {
   $("impl").textContent = st.impl ? `impl ${st.impl}` : "";
   $("clock-kind").textContent = st.clock || "?";
@@ -238,21 +247,20 @@ function render(st) {
   $("ngo").textContent = st.num_goroutine ?? "?";
   $("nch").textContent = st.nchans ?? (st.chans || []).length;
   const chans = st.chans || [];
-  $("chans").innerHTML = chans.length ? drawAll(chans)
-    : '<p class="empty-note">no live channels</p>';
+  let html = chans.length ? drawAll(chans) : '<p class="empty-note">no live channels</p>';
   if ((st.nchans || 0) > chans.length) {
-    $("chans").insertAdjacentHTML("beforeend",
-      `<p class="empty-note">${st.nchans - chans.length} more channels not drawn (the busiest are first)</p>`);
+    html += `<p class="empty-note">${st.nchans - chans.length} more channels not drawn (the busiest are first)</p>`;
   }
+  setHTML("chans", html);
   const evs = st.events || [];
-  $("events").innerHTML = evs.slice().reverse().map((e) =>
-    `<li class="${e.current ? "current" : ""}" data-seq="${e.seq}">${esc(e.text)}</li>`).join("");
-  $("goroutines").innerHTML = (st.goroutines || []).map((g) => {
+  setHTML("events", evs.slice().reverse().map((e) =>
+    `<li class="${e.current ? "current" : ""}" data-seq="${e.seq}">${esc(e.text)}</li>`).join(""));
+  setHTML("goroutines", (st.goroutines || []).map((g) => {
     const on = g.chans && g.chans.length ? ` on ${g.chans.map((c) => "chan " + c).join(", ")}` : "";
     const why = g.reason ? ` [${g.reason}]` : "";
     return `<li data-g="${g.g}" class="g-row">g${g.g} ${esc(g.status)}${esc(why)}${esc(on)}` +
       `${g.name ? " " + esc(g.name) : ""}</li>`;
-  }).join("");
+  }).join(""));
   if (page.mode === "live") {
     const rs = $("run-state");
     rs.textContent = st.dead ? "the program has ended"
