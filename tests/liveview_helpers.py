@@ -131,7 +131,7 @@ def serve(ce, client, setup=None, clock="real", busy=None):
             t.start()
             while t.is_alive():
                 prog.drain()
-                obs_helpers.sleep(0.003)
+                obs_helpers.sleep(0.01)
             prog.drain()
             if "error" in box:
                 raise box["error"]
