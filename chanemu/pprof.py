@@ -11,7 +11,8 @@ What Go's runtime/pprof and net/http/pprof give a Go program, for the emulated o
 - ``goroutine_leak_profile()``: the goroutines that can never run again (Go 1.26's
   ``goroutineleak`` profile; see its docstring for the rules and the limits).
 - ``serve("127.0.0.1:6060")``: ``/debug/pprof/`` with the goroutine and goroutineleak profiles,
-  and ``/debug/chanemu/chans``, every live channel's hchan as JSON.
+  ``/debug/chanemu/chans``, every live channel's hchan as JSON, and ``/debug/chanemu/``, the
+  live view (``chanemu.liveview``: every channel drawn as it runs, pause and step, replay).
 
 Stacks are Python's in Go's shape: ``module.qualname`` for functions, the bytecode offset of the
 line for ``+0x``, chanemu's runtime frames hidden as Go hides ``runtime.*``; the program counters
@@ -620,7 +621,8 @@ def serve(addr="127.0.0.1:6060", *, rt=None):
     profile.proto; ``seconds=N`` with debug=0: a delta profile), ``/debug/pprof/goroutineleak``
     (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: every live
     channel's hchan with its queues, ``max_waiters`` sudogs per queue, default 1000). Add
-    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. Unknown paths answer 404, bad
-    parameters 400.
+    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. ``/debug/chanemu/`` is the
+    live view's page, with its routes under it (see ``chanemu.liveview``). Unknown paths answer
+    404, bad parameters 400.
     """
     return Server(addr, _gsnap.resolve(rt))
