@@ -1,19 +1,21 @@
 """The live view's engine: a tracer hook with a budget, coalesced snapshots, pause and step.
 
 Cost model. A program doing millions of operations a second must not slow down because a page
-is open, so the hook listens only in short bursts: it is installed as ``rt.tracer`` (and the
-twin's per-operation channel events turned on) for at most ``BUDGET`` events, then it removes
-itself. A ticker thread, every ``TICK`` seconds, takes a snapshot at the runtime's next safe
-point if anything happened, and installs the hook again. So a busy program pays for ``BUDGET``
-hook calls per tick and one snapshot; an idle one pays nothing; a goroutine that parks shows up
+is open, so the hook listens only in bursts: it is installed as ``rt.tracer`` (and the twin's
+per-operation channel events turned on) for at most ``BUDGET`` events, then it removes itself.
+A ticker thread takes a snapshot at the runtime's next safe point when something happened (see
+``_due`` for how often) and installs the hook again. So a busy program pays for ``BUDGET`` hook
+calls and one snapshot per picture; an idle one pays nothing; a goroutine that parks shows up
 within a tick plus the time to reach a safe point.
 
-Pause and step run on the runtime's own thread. ``pause`` queues a safe-point job that holds
-the runtime thread in ``_hold`` (serving other safe-point jobs, such as snapshots, while it
-waits) until the page says resume or step. "Step one schedule" lets the program run to the next
-safe point (every call of the scheduler is one); "step one operation" lets it run until the hook
-sees the next channel event: a completed send, receive or close, or a goroutine parking on a
-channel, the state then being the one right after it.
+Pause and step run on the runtime's own thread. ``pause`` queues a safe-point job (the
+scheduler runs those at the top of ``schedule``) that holds the runtime thread in ``_hold``,
+serving other safe-point jobs (snapshots) while it waits, until the page says resume or step.
+A step lets the program go until the hook sees the event that ends it, and holds the thread
+inside the hook: "step operation" ends at a completed send, receive or close or a goroutine
+parking on channels (the state is the one right after it), "step schedule" when the scheduler
+hands the thread to the next goroutine. Steps need the tracer slot: while ``chanemu.trace``
+records, only pause and resume work.
 """
 import collections
 import gc
@@ -34,7 +36,9 @@ BUDGET = 200            # events the hook records per tick before it removes its
 EVENTS_KEPT = 120       # recent events sent to the page
 MAX_CHANS = 40          # channels drawn (the busiest first)
 MAX_GOROUTINES = 200    # goroutines listed
-CHAN_SCAN_EVERY = 2.0   # seconds between two heap scans for channels nobody waits on
+CHAN_SCAN_EVERY = 2.0   # seconds between two heap scans for channels nobody waits on, or more:
+SCAN_SHARE = 50         # a scan that took d seconds waits SCAN_SHARE * d before the next
+COST_SHARE = 20         # a picture that took d seconds waits COST_SHARE * d before the next
 SAFEPOINT_WAIT = 0.05   # how long a snapshot waits for a safe point before taking it here
 
 
@@ -59,16 +63,20 @@ class View:
         self.impl = _gsnap.twin_of(rt)
         self.hook = _Hook(self)
         self.cond = threading.Condition()
-        self.raw = []                     # events since the last snapshot (runtime thread)
+        self.raw = collections.deque()    # events since the last snapshot (appended by the
+        #                                   runtime thread, taken by whoever takes a picture)
         self.events = collections.deque(maxlen=EVENTS_KEPT)
         self.seq = 0
         self.budget = 0
         self.armed = False
+        self.retire = False               # the hook takes itself off at its next call
+        self.slot_lock = threading.Lock()  # arming and disarming, from any thread
         self.chan_events = False
         self.dirty = True                 # something happened since the last snapshot
         self.urgent = True                # a goroutine changed state: show it within a tick
         self.chans = weakref.WeakValueDictionary()    # chan id -> channel
-        self.last_scan = 0.0
+        self.next_scan = 0.0
+        self.cost = 0.0                   # seconds the last picture took the runtime thread
         self.state = None                 # the latest picture (a dict), with self.version
         self.version = 0
         self.clients = 0
@@ -76,23 +84,27 @@ class View:
         self.paused = False               # the runtime thread is held in _hold
         self.where = ""                   # what it was doing when it stopped
         self.command = None               # "resume" | "step-sched" | "step-op", for _hold
-        self.stop_on_op = False
+        self.stop_at = None               # "op" | "sched": hold at the next such event
         self.pause_queued = False
         self.closed = False
 
     # -- the hook (runtime thread) ----------------------------------------------------------
     def _on_event(self, kind, g, arg):
         try:
+            if self.retire:                 # another thread asked us to stop listening
+                self._disarm()
+                return
             self.dirty = True
             if kind != "chan":
                 self.urgent = True
-            self.raw.append(self._record(kind, g, arg))
-            if self.stop_on_op and _is_op(kind, g, arg):
-                self.stop_on_op = False
-                self._hold(self.raw[-1])
+            rec = self._record(kind, g, arg)
+            self.raw.append(rec)
+            if self.stop_at is not None and _stops(self.stop_at, kind, arg):
+                self.stop_at = None
+                self._hold(rec)
                 return
             self.budget -= 1
-            if self.budget <= 0 and not self.stop_on_op:
+            if self.budget <= 0 and self.stop_at is None:
                 self._disarm()
         except Exception:           # never break the scheduler
             self._disarm()
@@ -121,31 +133,45 @@ class View:
         return i
 
     def _arm(self):
-        """Listen for another BUDGET events (runtime thread, or a frozen runtime)."""
+        """Listen for another BUDGET events. Any thread may: putting the hook into an empty
+        slot is safe (the twins read it as None or as the hook)."""
         if self.closed:
             return
-        self.budget = BUDGET
-        if self.rt.tracer is self.hook:
-            return
-        if self.rt.tracer is not None:      # a chanemu.trace recording has the slot
-            self.armed = False
-            return
-        self.rt.tracer = self.hook
-        self.armed = True
-        if not self.chan_events:
-            self.chan_events = True
-            with _trace._lock:
-                _trace._chan_events(self.impl, True)
+        with self.slot_lock:
+            self.budget = BUDGET
+            self.retire = False
+            if self.rt.tracer is self.hook:
+                return
+            if self.rt.tracer is not None:      # a chanemu.trace recording has the slot
+                self.armed = False
+                return
+            self.rt.tracer = self.hook
+            self.armed = True
+            self._chan_events(True)
 
     def _disarm(self):
-        if self.rt.tracer is self.hook:
-            self.rt.tracer = None
-        self.armed = False
-        if self.chan_events:
-            self.chan_events = False
+        """Stop listening. Only the runtime's own thread (or any thread while the runtime is
+        held or ended) takes the hook off ``rt.tracer``: the pure-Python twin reads that slot
+        twice per event, and a None written between the two reads would break it. From
+        another thread the hook is told to take itself off at its next call."""
+        rt = self.rt
+        with self.slot_lock:
+            self.budget = 0
+            if not (threading.get_ident() == rt.thread_ident or self.paused or rt.dead):
+                self.retire = True
+                return
+            self.retire = False
+            if rt.tracer is self.hook:
+                rt.tracer = None
+            self.armed = False
+            self._chan_events(False)
+
+    def _chan_events(self, on):
+        """The twin's per-operation channel events, counted with chanemu.trace's."""
+        if self.chan_events != on:
+            self.chan_events = on
             with _trace._lock:
-                _trace._chan_events(self.impl, False)
-        self.budget = 0
+                _trace._chan_events(self.impl, on)
 
     # -- snapshots ------------------------------------------------------------------------
     def _on_runtime(self, fn):
@@ -156,27 +182,36 @@ class View:
 
     def _take(self):
         """The picture of the moment (runs on the runtime thread at a safe point)."""
-        raw, self.raw = self.raw, []
+        t0 = time.thread_time()
+        raw = [self.raw.popleft() for _ in range(len(self.raw))]
         rt = self.rt
-        gs = sorted(rt.goroutines(), key=lambda g: g.goid)
+        # allgs keeps creation order: the first goroutines, without sorting a million.
+        gs = sorted(rt.goroutines()[:MAX_GOROUTINES], key=lambda g: g.goid)
         for g in gs:
             for c in g.waiting_on:
                 self._know(c)
-        now = time.monotonic()
-        if now - self.last_scan >= CHAN_SCAN_EVERY:
-            self.last_scan = now
-            for c in _live_chans(self.impl):
-                self._know(c)
-        chans = [_state.chan_state(c) for c in list(self.chans.values())
-                 if _state.chan_id(c)]
-        chans.sort(key=_state.interest)
-        gstates = [_state.goroutine_state(g, _gname(g)) for g in gs[:MAX_GOROUTINES]]
+        self._scan_heap()
+        known = sorted(self.chans.values(), key=_state.rank)
+        chans = [_state.chan_state(c) for c in known[:MAX_CHANS]]
+        gstates = [_state.goroutine_state(g, _gname(g)) for g in gs]
         if self.clients > 0 or self.paused:
             self._arm()
+        self.cost = time.thread_time() - t0     # CPU time: waiting for the GIL is not cost
         return {"impl": self.impl.IMPL, "clock": rt.clock, "nanotime": rt.nanotime(),
                 "num_goroutine": rt.num_goroutine(), "dead": bool(rt.dead),
-                "nchans": len(chans), "chans": chans[:MAX_CHANS],
+                "nchans": len(known), "chans": chans,
                 "goroutines": gstates, "raw": raw}
+
+    def _scan_heap(self):
+        """Find the channels nobody waits on and no event named (gc.get_objects), now and
+        then: at most 1/SCAN_SHARE of the time goes to it, so a large heap is scanned rarely."""
+        now = time.monotonic()
+        if now < self.next_scan:
+            return
+        for c in _live_chans(self.impl):
+            self._know(c)
+        took = time.monotonic() - now
+        self.next_scan = now + max(CHAN_SCAN_EVERY, took * SCAN_SHARE)
 
     def refresh(self):
         """Take a snapshot now and publish it to the pages."""
@@ -188,7 +223,8 @@ class View:
             snap["raw"] = []
         for ev in snap.pop("raw", []):
             self.events.append(_event_text(ev))
-        snap.update(paused=self.paused, where=self.where, events=list(self.events),
+        snap.update(paused=self.paused, pausing=self.pause_queued and not self.paused,
+                    where=self.where, events=list(self.events),
                     seq=self.seq, listening=self.armed, wall=time.time())
         with self.cond:
             self.state = snap
@@ -226,7 +262,10 @@ class View:
         """Whether to take a picture now: at the first tick after a goroutine changed state,
         but no more than one per BUSY_TICK while that goes on tick after tick (a program that
         parks all the time), one per CHURN_TICK while only buffers change, and one per
-        IDLE_REFRESH anyway."""
+        IDLE_REFRESH anyway; never sooner than COST_SHARE times what the last one cost the
+        runtime thread (a program with a million goroutines gets fewer pictures)."""
+        if since < self.cost * COST_SHARE:         # a big program: pictures cost more
+            return False
         if self.urgent:
             return since >= (BUSY_TICK if streak >= BUSY_STREAK else 0)
         return (self.dirty and since >= CHURN_TICK) or since >= IDLE_REFRESH
@@ -338,13 +377,8 @@ class View:
             if self.rt.safepoints:           # snapshots asked for while we hold
                 self.rt.run_safepoints()
         self.where = ""
-        if cmd == "step-sched":
-            with self.cond:
-                self.pause_queued = True
-            self.rt.safepoints.append(self._pause_job)
-            self.rt.safepoint_pending = True
-        elif cmd == "step-op":
-            self.stop_on_op = True
+        if cmd in ("step-op", "step-sched"):
+            self.stop_at = cmd[len("step-"):]
             self._arm()
         self.dirty = self.urgent = True
 
@@ -352,12 +386,17 @@ class View:
         """The server closes: let a held program go, stop listening."""
         with self.cond:
             self.closed = True
-            self.stop_on_op = False
+            self.stop_at = None
             self.cond.notify_all()
         self._quiet()
 
 
-def _is_op(kind, g, arg):
+def _stops(at, kind, arg):
+    """Whether a step to the next "op" or "sched" ends at this event: a channel operation is a
+    completed send, receive or close, or a goroutine parking on channels; a schedule is the
+    scheduler handing the thread to a goroutine."""
+    if at == "sched":
+        return kind == "start"
     return kind == "chan" or (kind == "block" and arg in _state.CHAN_REASONS)
 
 

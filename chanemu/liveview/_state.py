@@ -69,10 +69,11 @@ def chan_state(c, ends=QUEUE_ENDS):
             "sendq": _queue(c, "sendq", ends)}
 
 
-def interest(state):
-    """Sort key: channels with the most waiters, then buffered data, first; then by id."""
-    waiters = state["recvq"]["len"] + state["sendq"]["len"]
-    return (-waiters, -state["qcount"], state["id"])
+def rank(c):
+    """Sort key of a channel: the most waiters first, then the most buffered data, then by
+    id (read from the struct, before any picture is made)."""
+    waiters = c._waitq_len("recvq") + c._waitq_len("sendq")
+    return (-waiters, -c._hchan_field("qcount"), chan_id(c))
 
 
 def goroutine_state(g, name):

@@ -264,7 +264,8 @@ function render(st) {
   if (page.mode === "live") {
     const rs = $("run-state");
     rs.textContent = st.dead ? "the program has ended"
-      : st.paused ? `paused ${st.where || ""}` : "running";
+      : st.paused ? `paused ${st.where || ""}`
+      : st.pausing ? "pausing at the next scheduling point…" : "running";
     rs.classList.toggle("paused", !!st.paused);
   }
 }
