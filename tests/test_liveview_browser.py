@@ -15,6 +15,7 @@ import time
 import pytest
 
 import chanemu
+import chanemu.liveview
 import chanemu.trace
 from chanemu._views import chan_id
 
@@ -90,6 +91,37 @@ def test_live_page_fields_park_and_wake(ce, browser):
     took = serve(ce, client, setup)
     print(f"park on the page after {took * 1000:.0f} ms (page poll included)")
     assert took < 2.0
+
+
+def test_select_links_and_long_queues(ce, browser):
+    """A goroutine parked in a select: its sudogs on both channels, marked sel, joined by a
+    dashed link; a queue of 20 drawn by both ends with the count between."""
+    def setup():
+        a, b, long = ce.Chan(), ce.Chan(), ce.Chan()
+        g = ce.go(lambda: ce.select(ce.recv(a), ce.send(b, "x")))
+        senders = [ce.go(long.send, i) for i in range(20)]
+        wait_parked(ce, g)
+        for s in senders:
+            wait_parked(ce, s)
+        return a, b, long, g
+
+    def client(prog):
+        a, b, long, g = prog.env
+        browser.get(prog.base)
+        link = f'#hchans path.select-link[data-g="{g.goid}"]'
+        until(browser, f"document.querySelector('{link}')")
+        for ch, q in ((a, "recvq"), (b, "sendq")):
+            box = (f'#hchans g.chan[data-chan="{chan_id(ch)}"] '
+                   f'g.sudog[data-g="{g.goid}"][data-q="{q}"]')
+            assert texts(browser, box) == [f"g{g.goid} sel" + (" 'x'" if q == "sendq" else "")]
+        sel = f'#hchans g.chan[data-chan="{chan_id(long)}"]'
+        e = chanemu.liveview._state.QUEUE_ENDS
+        assert texts(browser, f"{sel} .more") == [f"… +{20 - 2 * e} more …"]
+        assert len(texts(browser, f"{sel} g.sudog")) == 2 * e
+        assert texts(browser, f"{sel} .qlabel") == ["recvq (0)", "sendq (20)"]
+        assert browser_helpers.console_errors(browser) == []
+        return True
+    assert serve(ce, client, setup)
 
 
 def test_pause_step_resume_buttons(ce, browser):
