@@ -35,11 +35,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 def w1(n):
     c = chanemu.Chan(128)
     send, recv = c.send, c.recv
-    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+    t = _clocks()
     for i in range(n):
         send(i)
         recv()
-    return (time.perf_counter_ns() - t0) / n, (time.thread_time_ns() - c0) / n
+    return _per_op(t, n)
 
 
 def w2(n):
@@ -49,13 +49,23 @@ def w2(n):
         for _ in range(n):
             b.send(a.recv())
         done.send(True)
-    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+    t = _clocks()
     chanemu.go(echo)
     for i in range(n):
         a.send(i)
         b.recv()
     done.recv()
-    return (time.perf_counter_ns() - t0) / n, (time.thread_time_ns() - c0) / n
+    return _per_op(t, n)
+
+
+def _clocks():
+    """Wall time, the program thread's CPU time, the whole process's CPU time (every thread:
+    the server's, the view's ticker, the program's)."""
+    return (time.perf_counter_ns(), time.thread_time_ns(), time.process_time_ns())
+
+
+def _per_op(t0, n):
+    return tuple((b - a) / n for a, b in zip(t0, _clocks()))
 
 
 class SSEClient:
@@ -144,8 +154,8 @@ def measure(impl, reps, seconds, client_kind):
                     chanemu.time.sleep(0.2)         # the page is up and receiving
                     on.append(loop(n))
                     in_thread(client.detach)
-                out[name] = ([statistics.median(x[k] for x in off) for k in (0, 1)],
-                             [statistics.median(x[k] for x in on) for k in (0, 1)], n)
+                out[name] = ([statistics.median(x[k] for x in off) for k in range(3)],
+                             [statistics.median(x[k] for x in on) for k in range(3)], n)
         finally:
             client.quit()
             srv.close()
@@ -166,13 +176,13 @@ def main(argv=None):
         client = "sse" if browser_helpers.missing() else "browser"
     impls = ("c", "python") if args.impl == "both" else (args.impl,)
     print(f"client: {client}; median of {args.reps} alternating repetitions")
-    print("wall: elapsed ns per op; cpu: the program thread's CPU ns per op")
-    print(f"{'impl':7} {'loop':4} {'no page wall':>13} {'page wall':>10} {'slowdown':>9}"
-          f" {'no page cpu':>12} {'page cpu':>9} {'slowdown':>9}")
+    print("ns per op, median without a page -> with one (slowdown): wall time; CPU time of the "
+          "program's thread; CPU time of the whole process (server and view threads too)")
     for impl in impls:
         for name, (off, on, n) in measure(impl, args.reps, args.seconds, client).items():
-            print(f"{impl:7} {name:4} {off[0]:13.1f} {on[0]:10.1f} {100 * (on[0] / off[0] - 1):8.1f}%"
-                  f" {off[1]:12.1f} {on[1]:9.1f} {100 * (on[1] / off[1] - 1):8.1f}%   (n={n})")
+            cols = "  ".join(f"{k} {a:8.1f} -> {b:8.1f} ({100 * (b / a - 1):+5.1f}%)"
+                             for k, a, b in zip(("wall", "thread", "process"), off, on))
+            print(f"{impl:6} {name}  {cols}  n={n}")
 
 
 if __name__ == "__main__":
