@@ -312,9 +312,10 @@ def test_pause_waits_for_a_scheduling_point(ce):
     """A goroutine busy outside the scheduler cannot be paused at once: the page says the pause
     is pending, and the program stops at the first scheduling point after."""
     def client(prog):
-        busy = threading.Thread(target=prog.do, args=(lambda: _spin(1.5),))
+        spinning = threading.Event()
+        busy = threading.Thread(target=prog.do, args=(lambda: _spin(3.0, spinning),))
         busy.start()
-        time.sleep(0.1)                     # goroutine 1 is spinning now
+        assert spinning.wait(10)            # goroutine 1 is away from the scheduler now
         st = prog.control("pause")
         assert st["paused"] is False and st["pausing"] is True
         deadline = time.monotonic() + 10
@@ -327,7 +328,8 @@ def test_pause_waits_for_a_scheduling_point(ce):
     assert serve(ce, client)
 
 
-def _spin(seconds):
+def _spin(seconds, started):
+    started.set()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pass
