@@ -363,24 +363,32 @@ class View:
         with self.cond:
             self.paused = True
             self.command = None
-        self.refresh()
-        while True:
+        cmd = None
+        try:
+            self.refresh()
+            cmd = self._wait_command()
+        finally:                 # an exception thrown in (Ctrl-C) lets the program go too
             with self.cond:
-                self.cond.wait_for(lambda: self.command is not None or self.closed
-                                   or self.stop.is_set() or bool(self.rt.safepoints), 0.05)
-                cmd = self.command
-                if cmd is not None or self.closed or self.stop.is_set():
-                    self.command = None
-                    self.paused = False
-                    self.cond.notify_all()
-                    break
-            if self.rt.safepoints:           # snapshots asked for while we hold
-                self.rt.run_safepoints()
+                self.command = None
+                self.paused = False
+                self.cond.notify_all()
         self.where = ""
         if cmd in ("step-op", "step-sched"):
             self.stop_at = cmd[len("step-"):]
             self._arm()
         self.dirty = self.urgent = True
+
+    def _wait_command(self):
+        """The page's next command (None when the server closes), serving the safe-point jobs
+        queued meanwhile (snapshots) on this, the runtime's, thread."""
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.command is not None or self.closed
+                                   or self.stop.is_set() or bool(self.rt.safepoints), 0.05)
+                if self.command is not None or self.closed or self.stop.is_set():
+                    return self.command
+            if self.rt.safepoints:
+                self.rt.run_safepoints()
 
     def close(self):
         """The server closes: let a held program go, stop listening."""
