@@ -30,14 +30,15 @@ def _sudog(t, with_elem):
 
 
 def _queue(c, name, ends):
-    """A wait queue as {len, head, tail}: all of it when short, else both ends."""
+    """A wait queue as {len, head, tail}: all of it when short, else both ends. A long queue
+    is read by index (a walk of the links each), never listed whole."""
     n = c._waitq_len(name)
     with_elem = name == "sendq"
     if n <= 2 * ends:
         return {"len": n, "head": [_sudog(t, with_elem) for t in c._waitq(name)], "tail": []}
-    items = c._waitq(name)
-    return {"len": n, "head": [_sudog(t, with_elem) for t in items[:ends]],
-            "tail": [_sudog(t, with_elem) for t in items[-ends:]]}
+    at = c._waitq_at
+    return {"len": n, "head": [_sudog(at(name, i), with_elem) for i in range(ends)],
+            "tail": [_sudog(at(name, i), with_elem) for i in range(n - ends, n)]}
 
 
 def _held(i, recvx, qcount, size):
