@@ -38,7 +38,9 @@ the one that opened it), so a replay can put every change back in the order it h
 ``states`` (the default), a ``chan`` event also carries ``args.hchan``, the channel's hchan just
 after the operation, and a goroutine parking on channels adds an instant ``park`` (cat
 ``hchan``) whose ``args.hchans`` are those channels with its sudogs queued: the pictures the
-live view's replay draws (``chanemu.liveview._state.chan_state``). Channel operations are recorded only while a trace runs (the
+live view's replay draws (``chanemu.liveview._state.chan_state``). A wait queue longer than
+``TRACE_CAP`` (1000) is recorded by its head, with ``atleast`` set, so that each event costs a
+bounded walk. Channel operations are recorded only while a trace runs (the
 twin's ``set_chan_tracing`` flag; one flag read per operation otherwise).
 """
 import json
@@ -47,12 +49,12 @@ import threading
 import chanemu
 from . import _gsnap, _traceback
 from ._views import chan_id
-from .liveview._state import chan_state
+from .liveview._state import TRACE_CAP, chan_state
 
 
 def _hchans(chans):
     """The pictures of the channels a goroutine parks on, for a replay."""
-    return [chan_state(c) for c in chans if chan_id(c)]
+    return [chan_state(c, cap=TRACE_CAP) for c in chans if chan_id(c)]
 
 __all__ = ["start", "stop", "Trace"]
 
@@ -112,7 +114,7 @@ class Trace:
                 op, c, ok = arg
                 extra = (op, chan_id(c), bool(ok))
                 if self.states:
-                    extra += (chan_state(c),)
+                    extra += (chan_state(c, cap=TRACE_CAP),)
             else:
                 extra = None
             ev.append((kind, goid, now, extra))

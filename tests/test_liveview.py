@@ -349,3 +349,26 @@ def test_picture_rate_follows_its_cost(ce):
     assert not v._due(_live.CHURN_TICK - 0.01, 0) and v._due(_live.CHURN_TICK, 0)
     v.dirty = False
     assert not v._due(_live.IDLE_REFRESH - 0.01, 0) and v._due(_live.IDLE_REFRESH, 0)
+
+
+def test_trace_states_of_long_queues_are_capped(ce, tmp_path, monkeypatch):
+    """Past TRACE_CAP sudogs a recorded queue is its head and a lower bound on its length, so
+    recording an event never walks a whole long queue."""
+    monkeypatch.setattr(chanemu.trace, "TRACE_CAP", 3)
+    path = tmp_path / "t.json"
+
+    def main():
+        u = ce.Chan()
+        chanemu.trace.start(str(path))
+        gs = []
+        for i in range(6):
+            gs.append(ce.go(u.send, i))
+            wait_parked(ce, gs[-1])
+        chanemu.trace.stop()
+        return [s.g.goid for s in u.hchan.sendq]
+    order = ce.run(main)
+    parks = [e["args"]["hchans"][0]["sendq"] for e in json.loads(path.read_text())["traceEvents"]
+             if e.get("cat") == "hchan"]
+    assert [q["len"] for q in parks] == [1, 2, 3, 4, 4, 4]
+    assert [bool(q.get("atleast")) for q in parks] == [False] * 3 + [True] * 3
+    assert [s["g"] for s in parks[-1]["head"]] == order[:4] and parks[-1]["tail"] == []

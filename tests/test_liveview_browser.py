@@ -245,3 +245,32 @@ def test_leak_demo_view_screenshot(ce, browser, tmp_path):
     finally:
         out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out.decode()[-2000:]
+
+
+def test_replay_of_a_capped_queue(ce, browser, tmp_path, monkeypatch):
+    """A queue recorded past TRACE_CAP replays as its head and "≥ N"."""
+    monkeypatch.setattr(chanemu.trace, "TRACE_CAP", 3)
+    path = tmp_path / "trace.json"
+
+    def main():
+        u = ce.Chan()
+        chanemu.trace.start(str(path))
+        for i in range(6):
+            wait_parked(ce, ce.go(u.send, i))
+        chanemu.trace.stop()
+        return chan_id(u)
+    uid = ce.run(main)
+
+    def client(prog):
+        browser.get(prog.base)
+        browser.find_element("id", "tab-replay").click()
+        browser.find_element("id", "trace-file").send_keys(str(path))
+        until(browser, "window.__chanemu.replay && window.__chanemu.replay.steps.length")
+        browser.find_element("id", "rp-last").click()
+        sel = f'#hchans g.chan[data-chan="{uid}"]'
+        assert texts(browser, f"{sel} .qlabel") == ["recvq (0)", "sendq (≥ 4)"]
+        assert texts(browser, f"{sel} .more") == ["… more …"]
+        assert len(texts(browser, f"{sel} g.sudog")) == 4
+        assert browser_helpers.console_errors(browser) == []
+        return True
+    assert serve(ce, client)

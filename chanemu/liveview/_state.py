@@ -11,6 +11,7 @@ QUEUE_ENDS = 4          # sudogs kept at each end of a long wait queue
 RING_SLOTS = 32         # a ring this size or smaller is drawn whole
 RING_ENDS = 12          # slots kept from recvx and before sendx in a larger ring
 VALUE_CHARS = 24        # a value's repr is cut to this many characters
+TRACE_CAP = 1000        # a trace's pictures walk at most this many links of a wait queue
 CHAN_REASONS = frozenset(("chan send", "chan receive", "select", "chan send (nil chan)",
                           "chan receive (nil chan)", "select (no cases)"))
 
@@ -29,14 +30,20 @@ def _sudog(t, with_elem):
     return {"g": g.goid, "elem": short_repr(elem) if with_elem else None, "sel": bool(is_select)}
 
 
-def _queue(c, name, ends):
+def _queue(c, name, ends, cap=None):
     """A wait queue as {len, head, tail}: all of it when short, else both ends. A long queue
-    is read by index (a walk of the links each), never listed whole."""
-    n = c._waitq_len(name)
+    is read by index (a walk of the links each), never listed whole. With a cap, a queue
+    longer than cap is its head alone and ``atleast`` (its length is more than len - 1): the
+    walks stop at cap links."""
     with_elem = name == "sendq"
+    at = c._waitq_at
+    if cap is not None and at(name, cap) is not None:
+        head = (at(name, i) for i in range(min(ends, cap + 1)))
+        return {"len": cap + 1, "atleast": True, "tail": [],
+                "head": [_sudog(t, with_elem) for t in head]}
+    n = c._waitq_len(name)
     if n <= 2 * ends:
         return {"len": n, "head": [_sudog(t, with_elem) for t in c._waitq(name)], "tail": []}
-    at = c._waitq_at
     return {"len": n, "head": [_sudog(at(name, i), with_elem) for i in range(ends)],
             "tail": [_sudog(at(name, i), with_elem) for i in range(n - ends, n)]}
 
@@ -61,13 +68,15 @@ def _slots(c):
     return [[i, short_repr(buf[i]) if _held(i, recvx, qcount, size) else None] for i in idx]
 
 
-def chan_state(c, ends=QUEUE_ENDS):
-    """The picture of one channel's hchan, labelled with Go's field names."""
+def chan_state(c, ends=QUEUE_ENDS, cap=None):
+    """The picture of one channel's hchan, labelled with Go's field names. cap: see _queue
+    (a trace records a picture at every event, so it bounds the walk; the live view does not,
+    and bounds how often it looks instead)."""
     f = c._hchan_field
     return {"id": chan_id(c), "qcount": f("qcount"), "dataqsiz": f("dataqsiz"),
             "closed": int(f("closed")), "sendx": f("sendx"), "recvx": f("recvx"),
-            "slots": _slots(c), "recvq": _queue(c, "recvq", ends),
-            "sendq": _queue(c, "sendq", ends)}
+            "slots": _slots(c), "recvq": _queue(c, "recvq", ends, cap),
+            "sendq": _queue(c, "sendq", ends, cap)}
 
 
 def rank(c):

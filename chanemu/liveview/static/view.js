@@ -120,7 +120,7 @@ function drawQueue(ch, name, y, boxes) {
   const q = ch[name];
   const out = [];
   y += 20;
-  const label = `${name} (${q.len})`;
+  const label = `${name} (${q.atleast ? "≥ " : ""}${q.len})`;
   out.push(text(PAD, y, label, `font-weight="bold" class="qlabel" data-q="${name}"`));
   const after = PAD + textW(label) + 14;
   if (!q.len) {
@@ -131,7 +131,8 @@ function drawQueue(ch, name, y, boxes) {
   let x = PAD + 16;
   y += 10;
   const items = q.head.map((s) => ({s})).concat(
-    q.tail.length ? [{more: q.len - q.head.length - q.tail.length}] : [],
+    q.atleast ? [{more: null}]
+      : q.tail.length ? [{more: q.len - q.head.length - q.tail.length}] : [],
     q.tail.map((s) => ({s})));
   items.forEach((it, k) => {
     if (k > 0) {          // the queue's link: this one comes after the previous
@@ -139,7 +140,7 @@ function drawQueue(ch, name, y, boxes) {
                `y2="${y + BOX_H / 2}" stroke="#333" stroke-width="2" marker-end="url(#arrow)"/>`);
     }
     if (it.more !== undefined) {
-      const s = `… +${it.more} more …`;
+      const s = it.more === null ? "… more …" : `… +${it.more} more …`;
       out.push(text(x, y + 23, s, 'class="more" fill="#444"'));
       x += textW(s) + ARROW;
       return;
@@ -392,7 +393,8 @@ function prune(q, gs) {
   const keep = (s) => !gs[s.g] || gs[s.g].status === "waiting";
   const head = q.head.filter(keep);
   const tail = q.tail.filter(keep);
-  return {len: q.len - (q.head.length - head.length) - (q.tail.length - tail.length), head, tail};
+  return {len: q.len - (q.head.length - head.length) - (q.tail.length - tail.length), head, tail,
+          atleast: q.atleast};
 }
 
 function replayView(rp, k) {
