@@ -142,7 +142,7 @@ def test_stream_shows_a_park_and_a_wake(ce):
 
 def test_stream_is_coalesced_on_a_busy_program(ce):
     """Goroutines switching as fast as they can: at most one picture per tick reaches the page,
-    and the hook records at most BUDGET events per picture."""
+    and the hook records at most BUDGET events per tick."""
     counter, stop = [0], [False]
 
     def client(prog):
@@ -160,8 +160,8 @@ def test_stream_is_coalesced_on_a_busy_program(ce):
     pics, dt = serve(ce, client, lambda: pingpong(ce, counter, stop))
     assert counter[0] > 100                  # the program ran meanwhile
     assert 2 <= len(pics) <= dt / _live.TICK + 3, len(pics)
-    seqs = [p["seq"] for p in pics]
-    assert all(b - a <= _live.BUDGET * 2 for a, b in zip(seqs, seqs[1:])), seqs
+    recorded = pics[-1]["seq"] - pics[0]["seq"]
+    assert recorded <= _live.BUDGET * (dt / _live.TICK + 2), recorded
 
 
 def test_pause_step_resume(ce):

@@ -3,10 +3,10 @@
 Cost model. A program doing millions of operations a second must not slow down because a page
 is open, so the hook listens only in bursts: it is installed as ``rt.tracer`` (and the twin's
 per-operation channel events turned on) for at most ``BUDGET`` events, then it removes itself.
-A ticker thread takes a snapshot at the runtime's next safe point when something happened (see
-``_due`` for how often) and installs the hook again. So a busy program pays for ``BUDGET`` hook
-calls and one snapshot per picture; an idle one pays nothing; a goroutine that parks shows up
-within a tick plus the time to reach a safe point.
+A ticker thread installs it again every ``TICK`` and takes a snapshot at the runtime's next safe
+point when something happened (see ``_due`` for how often). So a busy program pays for at most
+``BUDGET`` hook calls per tick and a snapshot now and then; an idle one pays nothing; a
+goroutine that parks shows up within a tick plus the time to reach a safe point.
 
 Pause and step run on the runtime's own thread. ``pause`` queues a safe-point job (the
 scheduler runs those at the top of ``schedule``) that holds the runtime thread in ``_hold``,
@@ -63,8 +63,9 @@ class View:
         self.impl = _gsnap.twin_of(rt)
         self.hook = _Hook(self)
         self.cond = threading.Condition()
-        self.raw = collections.deque()    # events since the last snapshot (appended by the
-        #                                   runtime thread, taken by whoever takes a picture)
+        # events since the last snapshot (appended by the runtime thread, taken by whoever
+        # takes a picture); the page lists the last EVENTS_KEPT, so no more are kept
+        self.raw = collections.deque(maxlen=EVENTS_KEPT)
         self.events = collections.deque(maxlen=EVENTS_KEPT)
         self.seq = 0
         self.budget = 0
@@ -190,13 +191,14 @@ class View:
         for g in gs:
             for c in g.waiting_on:
                 self._know(c)
-        self._scan_heap()
+        scan = self._scan_heap()
         known = sorted(self.chans.values(), key=_state.rank)
         chans = [_state.chan_state(c) for c in known[:MAX_CHANS]]
         gstates = [_state.goroutine_state(g, _gname(g)) for g in gs]
         if self.clients > 0 or self.paused:
             self._arm()
-        self.cost = time.thread_time() - t0     # CPU time: waiting for the GIL is not cost
+        # CPU time (waiting for the GIL is not cost); the heap scan has a rate of its own
+        self.cost = time.thread_time() - t0 - scan
         return {"impl": self.impl.IMPL, "clock": rt.clock, "nanotime": rt.nanotime(),
                 "num_goroutine": rt.num_goroutine(), "dead": bool(rt.dead),
                 "nchans": len(known), "chans": chans,
@@ -207,11 +209,13 @@ class View:
         then: at most 1/SCAN_SHARE of the time goes to it, so a large heap is scanned rarely."""
         now = time.monotonic()
         if now < self.next_scan:
-            return
+            return 0.0
+        t0 = time.thread_time()
         for c in _live_chans(self.impl):
             self._know(c)
-        took = time.monotonic() - now
+        took = time.thread_time() - t0
         self.next_scan = now + max(CHAN_SCAN_EVERY, took * SCAN_SHARE)
+        return took
 
     def refresh(self):
         """Take a snapshot now and publish it to the pages."""
@@ -250,6 +254,7 @@ class View:
             with self.cond:
                 if self.clients <= 0 and not self.paused:
                     return
+            self._arm()                       # BUDGET more events per tick, pictures or not
             now = time.monotonic()
             if self._due(now - last, streak):
                 streak = streak + 1 if self.urgent else 0

@@ -418,7 +418,8 @@ function showStep(k) {
   k = Math.max(0, Math.min(rp.steps.length - 1, k));
   rp.pos = k;
   $("rp-slider").value = String(k);
-  $("rp-pos").textContent = `event ${k + 1} / ${rp.steps.length}: ${rp.steps[k].text}`;
+  $("rp-pos").textContent = `event ${k + 1} / ${rp.steps.length}: ${rp.steps[k].text}` +
+    (rp.hasStates ? "" : " (no channel states in this trace: recorded with states=False)");
   page.replayState = replayView(rp, k);
   render(page.replayState);
 }
@@ -429,9 +430,7 @@ function loadTrace(textData) {
   const n = page.replay.steps.length;
   $("rp-slider").max = String(Math.max(0, n - 1));
   $("rp-slider").disabled = n === 0;
-  if (!page.replay.hasStates) {
-    $("rp-pos").textContent = "this trace has no channel states (recorded with states=False)";
-  }
+  if (!n) $("rp-pos").textContent = "this trace has no events";
   showStep(0);
 }
 
