@@ -194,7 +194,10 @@ class View:
             for c in g.waiting_on:
                 self._know(c)
         scan = self._scan_heap()
-        known = sorted(self.chans.values(), key=_state.rank)
+        # valuerefs() copies in one step: the hook may add a channel from the runtime thread
+        # while a picture is taken off it
+        known = sorted((c for c in (r() for r in self.chans.valuerefs()) if c is not None),
+                       key=_state.rank)
         chans = [_state.chan_state(c) for c in known[:MAX_CHANS]]
         gstates = [_state.goroutine_state(g, _gname(g)) for g in gs]
         if self.clients > 0 or self.paused:
@@ -284,7 +287,6 @@ class View:
         if self.urgent:
             return since >= (BUSY_TICK if streak >= BUSY_STREAK else 0)
         return (self.dirty and since >= CHURN_TICK) or since >= IDLE_REFRESH
-        self._quiet()
 
     def _quiet(self):
         """No page is watching (or the server closed): stop listening, on the runtime thread,
