@@ -357,6 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
                 q.setdefault(k, v)      # the first value, as Go's FormValue
             q[":method"] = self.command
+            q[":origin"], q[":host"] = self.headers.get("Origin"), self.headers.get("Host")
             status, body, ctype, extra = self.server.owner._route(path, q)
         except _BadRequest as e:
             return self._error(HTTPStatus.BAD_REQUEST, str(e), head)

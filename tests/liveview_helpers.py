@@ -44,10 +44,10 @@ class Program:
             done.set()
 
     # -- HTTP -------------------------------------------------------------------------------
-    def request(self, path, method="GET"):
+    def request(self, path, method="GET", headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=TIMEOUT)
         try:
-            conn.request(method, "/debug/chanemu/" + path)
+            conn.request(method, "/debug/chanemu/" + path, headers=headers or {})
             r = conn.getresponse()
             return r.status, dict(r.getheaders()), r.read()
         finally:

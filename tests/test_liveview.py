@@ -206,6 +206,11 @@ def test_control_rejects_bad_requests(ce):
         assert prog.request("static/secret.py")[0] == 404
         assert prog.request("static/../../pprof.py")[0] == 404
         assert prog.request("nope")[0] == 404
+        st, _, body = prog.request("control?op=resume", "POST",
+                                   {"Origin": "http://evil.example"})
+        assert st == 400 and b"another origin" in body                # a cross-site form
+        here = f"http://127.0.0.1:{prog.srv.port}"
+        assert prog.request("control?op=resume", "POST", {"Origin": here})[0] == 200
         st, hdr, body = prog.request("")
         assert st == 200 and hdr["Content-Type"].startswith("text/html") and b"view.js" in body
         st, hdr, body = prog.request("static/view.js")

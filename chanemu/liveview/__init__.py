@@ -7,8 +7,9 @@ The debug server (``chanemu.pprof.serve``) serves it under ``/debug/chanemu/``:
   clock, paused or not);
 - ``/debug/chanemu/events``: the same, pushed as server-sent events whenever it changes
   (coalesced: at most one picture per ``TICK``);
-- ``/debug/chanemu/control?op=pause|resume|step-sched|step-op`` (POST): pause the program at its
-  next scheduling point, step one schedule or one channel operation, resume;
+- ``/debug/chanemu/control?op=pause|resume|step-sched|step-op`` (POST, refused when the
+  browser says it comes from a page of another origin): pause the program at its next
+  scheduling point, step one schedule or one channel operation, resume;
 - ``/debug/chanemu/static/<file>``: the page's script and style.
 
 The page also replays a trace recorded with ``chanemu.trace`` (opened from a local file in the
@@ -56,6 +57,7 @@ def route(server, path, q):
     if rest == "control":
         if q.get(":method", "POST") != "POST":
             raise _BadRequest("control takes a POST")
+        _same_origin(q)
         op = q.get("op", "")
         try:
             return 200, dumps(view_of(server).control(op)), "application/json", _NO_CACHE
@@ -78,6 +80,14 @@ def cli_address(addr=None):
     print(f"live view: open http://{host}:{port}{PREFIX} in a browser while the program runs",
           flush=True)
     return addr
+
+
+def _same_origin(q):
+    """A page from another site may POST here (a form needs no permission): a request whose
+    Origin is not this server's, as the browser reached it, is refused."""
+    origin, host = q.get(":origin"), q.get(":host")
+    if origin is not None and origin != f"http://{host}":
+        raise _BadRequest(f"control: refused a request from another origin ({origin})")
 
 
 def _static(name):
