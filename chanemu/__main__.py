@@ -4,7 +4,7 @@
                           FILE [ARGS...]
     python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
                                 [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
-                                [--brief] [--pprof ADDR] [--plot FILE]
+                                [--brief] [--pprof ADDR] [--view] [--plot FILE]
     python -m chanemu bench [--quick] [--json] [--plot FILE] [--load FILE]
                             [--impl c|python|both|none] [--peers LIST|none] [--only ITEMS]
 """

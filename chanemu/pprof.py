@@ -11,7 +11,8 @@ What Go's runtime/pprof and net/http/pprof give a Go program, for the emulated o
 - ``goroutine_leak_profile()``: the goroutines that can never run again (Go 1.26's
   ``goroutineleak`` profile; see its docstring for the rules and the limits).
 - ``serve("127.0.0.1:6060")``: ``/debug/pprof/`` with the goroutine and goroutineleak profiles,
-  and ``/debug/chanemu/chans``, every live channel's hchan as JSON.
+  ``/debug/chanemu/chans``, every live channel's hchan as JSON, and ``/debug/chanemu/``, the
+  live view (``chanemu.liveview``: every channel drawn as it runs, pause and step, replay).
 
 Stacks are Python's in Go's shape: ``module.qualname`` for functions, the bytecode offset of the
 line for ``+0x``, chanemu's runtime frames hidden as Go hides ``runtime.*``; the program counters
@@ -312,10 +313,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._serve(head=True)
 
+    def do_POST(self):          # only the live view's controls (chanemu.liveview) take one
+        if not urllib.parse.urlsplit(self.path).path.startswith("/debug/chanemu/"):
+            return self.send_error(HTTPStatus.NOT_IMPLEMENTED,
+                                   f"Unsupported method ({self.command!r})")
+        self._serve(head=False)
+
     # -- plumbing --------------------------------------------------------------------------
     def _send(self, status, body, ctype, extra=(), head=False):
         if isinstance(body, str):
             body = body.encode("utf-8")
+        if hasattr(body, "stream"):         # server-sent events: written as they come
+            return self._send_stream(status, body, ctype, extra, head)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -325,6 +334,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def _send_stream(self, status, body, ctype, extra, head):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.flush()
+            body.stream(self.wfile)
 
     def _error(self, status, text, head=False):
         self._send(status, text + "\n", "text/plain; charset=utf-8", [("X-Go-Pprof", "1")],
@@ -337,6 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
             q = {}
             for k, v in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
                 q.setdefault(k, v)      # the first value, as Go's FormValue
+            q[":method"] = self.command
+            q[":origin"], q[":host"] = self.headers.get("Origin"), self.headers.get("Host")
             status, body, ctype, extra = self.server.owner._route(path, q)
         except _BadRequest as e:
             return self._error(HTTPStatus.BAD_REQUEST, str(e), head)
@@ -451,6 +472,8 @@ class Server:
         httpd = self._httpd
         httpd.shutdown()
         self._stop.set()
+        if getattr(self, "_liveview", None) is not None:
+            self._liveview.close()          # a program paused from the page goes on
         with httpd.conns_lock:
             conns = list(httpd.conns)
             workers = list(httpd.workers)
@@ -492,6 +515,9 @@ class Server:
             raise _NotFound("Unknown profile")
         if path == "/debug/chanemu/chans":
             return self._chans(q)
+        if path.startswith("/debug/chanemu/"):
+            from . import liveview
+            return liveview.route(self, path, q)
         raise _NotFound("404 page not found")
 
     def _index(self):
@@ -508,6 +534,8 @@ class Server:
                     f"{name}</a></td></tr>\n")
         b.write("</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
                 "<a href=\"/debug/chanemu/chans\">every live channel's hchan (JSON)</a>\n<br>\n"
+                "<a href=\"/debug/chanemu/\">live view: every channel, drawn as it runs</a>\n"
+                "<br>\n"
                 "<p>\nProfile Descriptions:\n<ul>\n")
         for name, _ in rows:
             b.write(f"<li><div class=profile-name>{name}: </div> "
@@ -594,7 +622,8 @@ def serve(addr="127.0.0.1:6060", *, rt=None):
     profile.proto; ``seconds=N`` with debug=0: a delta profile), ``/debug/pprof/goroutineleak``
     (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: every live
     channel's hchan with its queues, ``max_waiters`` sudogs per queue, default 1000). Add
-    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. Unknown paths answer 404, bad
-    parameters 400.
+    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. ``/debug/chanemu/`` is the
+    live view's page, with its routes under it (see ``chanemu.liveview``). Unknown paths answer
+    404, bad parameters 400.
     """
     return Server(addr, _gsnap.resolve(rt))

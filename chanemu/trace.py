@@ -34,8 +34,15 @@ runtime's clock since ``start()``, so a virtual clock gives virtual time):
   got the zero value of a closed channel);
 - a counter ``C`` named ``goroutines`` (``args.count``) at each creation and end.
 
-Every event carries ``args.seq``, its position in the recording, since a virtual clock gives
-many events the same ``ts``. Channel operations are recorded only while a trace runs (the
+Every event carries ``args.seq``, its position in the file, since a virtual clock gives many
+events the same ``ts``, and ``args.ev``, the index of the runtime event it comes from (a slice:
+the one that opened it), so a replay can put every change back in the order it happened. With
+``states`` (the default), a ``chan`` event also carries ``args.hchan``, the channel's hchan just
+after the operation, and a goroutine parking on channels adds an instant ``park`` (cat
+``hchan``) whose ``args.hchans`` are those channels with its sudogs queued: the pictures the
+live view's replay draws (``chanemu.liveview._state.chan_state``). A wait queue longer than
+``TRACE_CAP`` (1000) is recorded by its head, with ``atleast`` set, so that each event costs a
+bounded walk. Channel operations are recorded only while a trace runs (the
 twin's ``set_chan_tracing`` flag; one flag read per operation otherwise).
 """
 import json
@@ -44,6 +51,12 @@ import threading
 import chanemu
 from . import _gsnap, _traceback
 from ._views import chan_id
+from .liveview._state import TRACE_CAP, chan_state
+
+
+def _hchans(chans):
+    """The pictures of the channels a goroutine parks on, for a replay."""
+    return [chan_state(c, cap=TRACE_CAP) for c in chans if chan_id(c)]
 
 __all__ = ["start", "stop", "Trace"]
 
@@ -66,10 +79,11 @@ def _chan_events(impl, on):
 class Trace:
     """A recording in progress (``start()`` returns it); ``stop()`` writes the file."""
 
-    def __init__(self, path, rt, limit=None):
+    def __init__(self, path, rt, limit=None, states=True):
         self.path = path
         self.rt = rt
         self.limit = limit
+        self.states = states
         self.dropped = 0
         self.events = []            # (kind, goid, ns, extra)
         self.names = {}             # goid -> function name
@@ -90,6 +104,8 @@ class Trace:
             goid = g.goid
             if kind == "block":
                 extra = (arg, tuple(chan_id(c) for c in g.waiting_on))
+                if self.states:
+                    extra += (_hchans(g.waiting_on),)
             elif kind == "unblock" or kind == "create":
                 extra = arg.goid if arg is not None else None
                 if kind == "create":
@@ -99,6 +115,8 @@ class Trace:
             elif kind == "chan":
                 op, c, ok = arg
                 extra = (op, chan_id(c), bool(ok))
+                if self.states:
+                    extra += (chan_state(c, cap=TRACE_CAP),)
             else:
                 extra = None
             ev.append((kind, goid, now, extra))
@@ -150,13 +168,15 @@ class Trace:
         out = []
         seq = [0]
 
-        def emit(e):
+        def emit(e, ev=None):
             e.setdefault("pid", 1)
             e.setdefault("args", {})["seq"] = seq[0]
+            e["args"]["ev"] = at[0] if ev is None else ev
             seq[0] += 1
             out.append(e)
 
-        state = {}      # goid -> (what, since_ns, info): running | runnable | blocked
+        state = {}      # goid -> (what, since_ns, info, ev): running | runnable | blocked
+        at = [0]        # index in self.events of the event being converted
         pending_flows = {}   # goid -> [(flow name, cat, id)] to finish at its next start
         next_id = [1]
         count = [self._n_at_start]
@@ -166,18 +186,18 @@ class Trace:
             st = state.pop(goid, None)
             if st is None:
                 return
-            what, since, info = st
+            what, since, info, ev = st
             e = {"ph": "X", "tid": goid, "ts": us(since), "dur": (ns - since) / 1000.0}
             if what == "running":
                 e.update(name="running", cat="goroutine")
             elif what == "runnable":
                 e.update(name="runnable", cat="sched")
             else:
-                reason, chans = info
+                reason, chans = info[:2]
                 e.update(name=reason or "waiting", cat="blocked", args={"chans": list(chans)})
             if unfinished:
                 e.setdefault("args", {})["unfinished"] = True
-            emit(e)
+            emit(e, ev)
 
         def flow(name, cat, from_goid, ns, to_goid):
             fid = next_id[0]
@@ -193,15 +213,16 @@ class Trace:
         first_ns = self.events[0][2] if self.events else t0
         emit({"ph": "C", "name": "goroutines", "ts": 0.0, "tid": 0,
               "args": {"count": count[0]}})
-        for kind, goid, ns, extra in self.events:
+        for i, (kind, goid, ns, extra) in enumerate(self.events):
+            at[0] = i
             seen.add(goid)
             if kind == "init":
                 status, info = extra
                 what = {"running": "running", "waiting": "blocked"}.get(status, "runnable")
-                state[goid] = (what, ns, info)
+                state[goid] = (what, ns, info, i)
             elif kind == "create":
                 parent = extra
-                state[goid] = ("runnable", ns, None)
+                state[goid] = ("runnable", ns, None, i)
                 if parent is not None:
                     seen.add(parent)
                     emit({"ph": "i", "s": "t", "name": "go", "cat": "create", "tid": parent,
@@ -210,30 +231,36 @@ class Trace:
                 counter(ns, +1)
             elif kind == "start":
                 close(goid, ns)
-                state[goid] = ("running", ns, None)
+                state[goid] = ("running", ns, None, i)
                 for name, cat, fid, s in pending_flows.pop(goid, ()):
                     emit(s)
                     emit({"ph": "f", "bp": "e", "name": name, "cat": cat, "id": fid,
                           "tid": goid, "ts": us(ns)})
             elif kind == "block":
                 close(goid, ns)
-                state[goid] = ("blocked", ns, extra)
+                state[goid] = ("blocked", ns, extra, i)
+                if len(extra) > 2:
+                    emit({"ph": "i", "s": "t", "name": "park", "cat": "hchan", "tid": goid,
+                          "ts": us(ns), "args": {"hchans": extra[2]}})
             elif kind == "unblock":
                 close(goid, ns)
-                state[goid] = ("runnable", ns, None)
+                state[goid] = ("runnable", ns, None, i)
                 if extra is not None and extra != goid:
                     seen.add(extra)
                     flow("wake", "wakeup", extra, ns, goid)
             elif kind == "sched" or kind == "preempt":
                 close(goid, ns)
-                state[goid] = ("runnable", ns, None)
+                state[goid] = ("runnable", ns, None, i)
                 if kind == "preempt":
                     emit({"ph": "i", "s": "t", "name": "preempted", "cat": "sched",
                           "tid": goid, "ts": us(ns)})
             elif kind == "chan":
-                op, cid, ok = extra
+                op, cid, ok = extra[:3]
+                args = {"chan": cid, "ok": ok}
+                if len(extra) > 3:
+                    args["hchan"] = extra[3]
                 emit({"ph": "i", "s": "t", "name": f"chan {op}", "cat": "chan", "tid": goid,
-                      "ts": us(ns), "args": {"chan": cid, "ok": ok}})
+                      "ts": us(ns), "args": args})
             elif kind == "end":
                 close(goid, ns)
                 args = {} if extra is None else {"error": extra}
@@ -269,17 +296,22 @@ def _name(g):
         return ""
 
 
-def start(path, *, rt=None, limit=None):
+def start(path, *, rt=None, limit=None, states=True):
     """Start recording the program of the calling thread (or runtime ``rt``) to ``path`` (a file
     name or a text file object), written at ``stop()``. ``limit``: at most this many events are
     kept (the rest are counted in ``otherData.dropped``). Returns the Trace (a context
-    manager)."""
+    manager). ``states``: each channel event and each park on channels also records the
+    channels' hchan (``args.hchan``, ``args.hchans`` of a ``park`` event, cat ``hchan``), cut to
+    both ends of long queues, so the live view's replay draws every moment; False for a
+    smaller, faster recording."""
     rt = _gsnap.resolve(rt)
-    tr = Trace(path, rt, limit)
+    tr = Trace(path, rt, limit, states)
 
     def hook():
-        if rt.tracer is not None:
+        if rt.tracer is not None and not getattr(rt.tracer, "passive", False):
             raise RuntimeError("chanemu.trace: this runtime is already being traced")
+        if rt.tracer is not None:       # the live view listens: the recording takes over
+            rt.tracer = None
         tr._n_at_start = rt.num_goroutine()
         for g in sorted(rt.goroutines(), key=lambda g: g.goid):
             tr.names[g.goid] = _name(g)

@@ -181,7 +181,7 @@ def test_bad_requests(ce):
     def client(port):
         out = {}
         for path in ("/", "/debug", "/debug/pprof/heap", "/debug/pprof/goroutine/extra",
-                     "/debug/chanemu/", "/debug/chanemu/chans/x", "/%ff%fe",
+                     "/debug/chanemu/nope", "/debug/chanemu/chans/x", "/%ff%fe",
                      "/debug/pprof/goroutine?debug=x", "/debug/pprof/goroutine?debug=-1",
                      "/debug/pprof/goroutine?debug=1.5", "/debug/pprof/goroutine?debug=",
                      "/debug/pprof/goroutine?seconds=0", "/debug/pprof/goroutine?seconds=abc",
@@ -202,7 +202,7 @@ def test_bad_requests(ce):
         return out
     out = serve_program(ce, client)
     for path in ("/", "/debug", "/debug/pprof/heap", "/debug/pprof/goroutine/extra",
-                 "/debug/chanemu/", "/debug/chanemu/chans/x", "/%ff%fe"):
+                 "/debug/chanemu/nope", "/debug/chanemu/chans/x", "/%ff%fe"):
         assert out[path][0] == 404, path
     assert out["/debug/pprof/heap"][2] == b"Unknown profile\n"
     assert out["/debug/pprof/heap"][1]["X-Go-Pprof"] == "1"

@@ -62,6 +62,9 @@ def add_arguments(demo, duration_type, positive_int, nonnegative_float):
                       help="serve chanemu.pprof's debug endpoints (/debug/pprof/, "
                            "/debug/chanemu/chans) on ADDR, e.g. 127.0.0.1:6060, while the "
                            "program runs (best with the real clock)")
+    demo.add_argument("--view", action="store_true",
+                      help="serve the live view of every channel (/debug/chanemu/, pause and "
+                           "step from the browser) on --pprof ADDR, default 127.0.0.1:6060")
     demo.add_argument("--plot", metavar="FILE",
                       help="write a PNG of the goroutine count and the process's RSS over clock "
                            "time, this program beside the leaking one (the leak: beside the "
@@ -81,6 +84,9 @@ def run_cli(args, error):
               "--every-ms 0): give --heartbeats")
     if args.plot is not None and not args.plot.strip():
         error("leak-demo: --plot needs a file name")
+    if args.view:
+        from chanemu import liveview
+        args.pprof = liveview.cli_address(args.pprof)
     return main(heartbeats=args.heartbeats, every=every, variant=args.variant, clock=args.clock,
                 duration=duration, brief=args.brief, pprof=args.pprof, plot=args.plot,
                 timeline_out=args.timeline_out)
