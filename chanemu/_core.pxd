@@ -82,6 +82,9 @@ cdef class Runtime:
     cdef readonly object timers     # the timer heap (chanemu._timers.TimerHeap)
     cdef int64_t timer_next         # when of the earliest pending timer (cached)
     cdef public object tracer       # tracer(kind, g, arg): goroutine events, None when off
+    cdef readonly unsigned long long thread_serial  # its thread's serial (chanemu_thread_serial)
+    cdef unsigned long long swgen   # goroutine resumptions so far: tells a failed switch apart
+    cdef bint inited                # __init__ ran (a second call is a TypeError)
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)
@@ -111,5 +114,6 @@ cdef class Chan:
     cdef bint isnil
     cdef readonly long long serial   # creation order: select's lock order (Go: the address)
     cdef public object timer         # the runtime timer feeding a time channel (Go 1.23+)
-    cdef readonly unsigned long owner  # the thread whose program the channel belongs to
+    cdef readonly unsigned long long owner  # serial of the thread whose program it belongs to
+    cdef bint inited                 # __init__ ran (a second call is a TypeError)
     cdef object __weakref__

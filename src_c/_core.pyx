@@ -34,7 +34,13 @@ from chanemu._errors import (Panic, FatalError, Deadlock, GoExit, E_MAKECHAN_SIZ
 from chanemu._views import HChanView, chan_id
 from chanemu._timers import Timer, TimerHeap
 
+cdef extern from "greenlet.h":
+    void** _PyGreenlet_API
+
 PyGreenlet_Import()
+if _PyGreenlet_API == NULL:
+    # every switch goes through this table: without it, fail the import, not the first switch
+    raise ImportError("chanemu._core: greenlet's C API (greenlet._C_API) did not load")
 
 IMPL = "c"
 DEBUG = bool(CHANEMU_DEBUG)

@@ -24,6 +24,13 @@ cdef class scase:
         raise TypeError("select cases are made by recv(c) or send(c, v)")
 
 
+cdef int case_unset(scase cas) except -1:
+    """A case is made once: a select parked on it reads its channel again when it wakes."""
+    if cas.c is not None:
+        raise TypeError("select case __init__ called twice: a case is made once")
+    return 0
+
+
 @cython.final
 cdef class SendCase(scase):
     """``case c <- v``: built by ``send(c, v)``; may be reused across selects."""
@@ -31,6 +38,7 @@ cdef class SendCase(scase):
     def __init__(self, c, v):
         if not isinstance(c, Chan):
             raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
+        case_unset(self)
         self.c = c
         self.elem = v
         self.kind = caseSend
@@ -46,6 +54,7 @@ cdef class RecvCase(scase):
     def __init__(self, c):
         if not isinstance(c, Chan):
             raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
+        case_unset(self)
         self.c = c
         self.kind = caseRecv
 
@@ -64,7 +73,7 @@ def select(*cases, bint default=False):
     cdef scase cas
     cdef bint received, selected
     for i in range(n):
-        if not isinstance(cases[i], scase):
+        if not isinstance(cases[i], scase) or (<scase>cases[i]).c is None:
             raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
                             f"not {type(cases[i]).__name__}")
     if n == 0:
