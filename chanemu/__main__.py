@@ -109,6 +109,18 @@ def _parser():
     return p
 
 
+def _pprof_address_ok(addr):
+    """--pprof ADDR: say in one line, before the program runs, why it cannot be served there."""
+    from . import pprof
+    try:
+        pprof.check_address(addr)
+    except (ValueError, OSError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        print(f"chanemu leak-demo: --pprof {addr}: cannot serve there: {why}", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv=None):
     """Console entry point (``chanemu``); returns the exit status."""
     args = _parser().parse_args(argv)
@@ -124,6 +136,8 @@ def main(argv=None):
         variant = "ctx" if args.fixed_ctx else "fixed" if args.fixed else "leak"
         if args.plot is not None and not args.plot.strip():
             _parser().error("leak-demo: --plot needs a file name")
+        if args.pprof is not None and not _pprof_address_ok(args.pprof):
+            return 2
         return leakdemo.main(heartbeats=args.heartbeats, every=every, variant=variant,
                              clock=args.clock, duration=duration, pprof=args.pprof,
                              plot=args.plot, timeline_out=args.timeline_out)

@@ -894,9 +894,10 @@ def _g0_loop(*_):
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     cdef Runtime rt = getrt()
     try:
-        while True:
+        while rt.curg is not None and rt.curg.gr is not None:
             PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
             rt.swgen += 1
+        # no goroutine to hand over to (a worker ended during teardown): end, into the caller
     except GreenletExit:
         return None
 

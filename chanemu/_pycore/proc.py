@@ -785,9 +785,10 @@ def _g0_loop(rt):
     here and g0 switches to rt.curg. (A worker ending into another worker's greenlet instead
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     try:
-        while True:
+        while rt.curg is not None and rt.curg.gr is not None:
             rt.curg.gr.switch(rt.curg)
             rt.swgen += 1
+        # no goroutine to hand over to (a worker ended during teardown): end, into the caller
     except greenlet.GreenletExit:
         return None
 
