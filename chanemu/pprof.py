@@ -11,7 +11,7 @@ What Go's runtime/pprof and net/http/pprof give a Go program, for the emulated o
 - ``goroutine_leak_profile()``: the goroutines that can never run again (Go 1.26's
   ``goroutineleak`` profile; see its docstring for the rules and the limits).
 - ``serve("127.0.0.1:6060")``: ``/debug/pprof/`` with the goroutine and goroutineleak profiles,
-  and ``/debug/chanemu/chans``, every live channel's hchan as JSON.
+  and ``/debug/chanemu/chans``, the hchan of every live channel of the program as JSON.
 
 Stacks are Python's in Go's shape: ``module.qualname`` for functions, the bytecode offset of the
 line for ``+0x``, chanemu's runtime frames hidden as Go hides ``runtime.*``; the program counters
@@ -569,7 +569,7 @@ class Server:
             b.write(f"<tr><td>{'' if count is None else count}</td><td><a href='{name}?debug=1'>"
                     f"{name}</a></td></tr>\n")
         b.write("</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
-                "<a href=\"/debug/chanemu/chans\">every live channel's hchan (JSON)</a>\n<br>\n"
+                "<a href=\"/debug/chanemu/chans\">the program's live channels' hchans (JSON)</a>\n<br>\n"
                 "<p>\nProfile Descriptions:\n<ul>\n")
         for name, _ in rows:
             b.write(f"<li><div class=profile-name>{name}: </div> "
@@ -747,10 +747,10 @@ def serve(addr="127.0.0.1:6060", *, rt=None, values=True):
 
     Endpoints: ``/debug/pprof/`` (index), ``/debug/pprof/goroutine?debug=0|1|2`` (0: gzipped
     profile.proto; ``seconds=N`` with debug=0: a delta profile), ``/debug/pprof/goroutineleak``
-    (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: every live
-    channel's hchan with its queues, ``max_waiters`` sudogs per queue, default 1000). Add
-    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. Unknown paths answer 404, bad
-    parameters 400.
+    (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: the hchan of
+    every live channel made by the program's thread, with its queues, ``max_waiters`` sudogs
+    per queue, default 1000). Add ``chanemu=1`` to a text profile for the ``# chanemu:``
+    lines. Unknown paths answer 404, bad parameters 400.
 
     Only the observed program is shown: its goroutines, and the channels made by its thread.
     Channel values (``buf`` slots, blocked senders' values) appear in ``/debug/chanemu/chans``
