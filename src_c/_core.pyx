@@ -66,5 +66,11 @@ def current_runtime():
     return getrt()
 
 
+def thread_serial():
+    """The calling thread's serial number (never reused): a channel's ``owner``, a runtime's
+    ``thread_serial``."""
+    return chanemu_thread_serial()
+
+
 def check_invariants():
     getrt().check_invariants()

@@ -3,7 +3,7 @@
 Exports the narrow interface both twins provide; everything above it is written once.
 """
 from .proc import (Goroutine, Runtime, getrt, getg, go, run, gosched, goexit, gopark, goready,
-                   park, ready, throw)
+                   park, ready, throw, thread_serial)
 from .chan import Chan, nilchan, check_hchan, set_chan_tracing
 from .select import select, SendCase, RecvCase
 
