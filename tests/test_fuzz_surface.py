@@ -65,9 +65,12 @@ class Bomb:
 
     def __init__(self, target, name, args):
         self.call = (target, name, args)
+        self.rt = chanemu._impl.current_runtime()
 
     def __del__(self):
         target, name, args = self.call
+        if self.rt.dead or chanemu._impl.current_runtime() is not self.rt:
+            return      # collected after its program ended: not another program's business
         try:
             call(target, name, args, [])
             Bomb.fired.append("ok")
