@@ -23,6 +23,10 @@ cdef class scase:
     def __init__(self):
         raise TypeError("select cases are made by recv(c) or send(c, v)")
 
+    def __reduce_ex__(self, protocol):
+        # its channel cannot be copied either: make another case with recv(c) or send(c, v)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
 
 cdef int case_unset(scase cas) except -1:
     """A case is made once: a select parked on it reads its channel again when it wakes."""

@@ -31,6 +31,10 @@ class _Case:
             raise TypeError(f"type '{cls.__mro__[1].__name__}' is not an acceptable base type")
         super().__init_subclass__(**kwargs)
 
+    def __reduce_ex__(self, protocol):
+        # its channel cannot be copied either: make another case with recv(c) or send(c, v)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
     def _unset(self):
         # a select parked on this case reads its channel again when it wakes
         if self.c is not None:
