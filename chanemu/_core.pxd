@@ -84,6 +84,9 @@ cdef class Runtime:
     cdef public object tracer       # tracer(kind, g, arg): goroutine events, None when off
     cdef int64_t preempt_at         # coarse real clock: the running G yields at a runtime call
     cdef readonly int nopreempt     # inside the scheduler's own sections (Go's m.locks)
+    cdef readonly unsigned long long thread_serial  # its thread's serial (chanemu_thread_serial)
+    cdef unsigned long long swgen   # goroutine resumptions so far: tells a failed switch apart
+    cdef bint inited                # __init__ ran (a second call is a TypeError)
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)
@@ -113,5 +116,6 @@ cdef class Chan:
     cdef bint isnil
     cdef readonly long long serial   # creation order: select's lock order (Go: the address)
     cdef public object timer         # the runtime timer feeding a time channel (Go 1.23+)
-    cdef readonly unsigned long owner  # the thread whose program the channel belongs to
+    cdef readonly unsigned long long owner  # serial of the thread whose program it belongs to
+    cdef bint inited                 # __init__ ran (a second call is a TypeError)
     cdef object __weakref__

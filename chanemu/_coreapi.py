@@ -20,6 +20,8 @@ NAMES = frozenset((
     "goroutines", "current_runtime", "check_invariants",
     # preemption: the check at runtime calls above the core (time.now), and its time slice
     "checkpreempt", "set_preempt_slice",
+    # threads: a serial number per thread, never reused (a channel's owner, an observer's check)
+    "thread_serial",
     # programs (the lifecycle layer drives these)
     "Runtime", "run", "run_main", "thread_runtime", "set_thread_runtime",
     # types the object-graph walk (chanemu/_reach.py) must not follow: the scheduler's own
@@ -28,7 +30,7 @@ NAMES = frozenset((
 
 # Runtime attributes the upper layer reads or calls.
 RUNTIME_ATTRS = frozenset((
-    "dead", "is_run", "clock", "thread_ident", "tracer", "safepoint_pending", "safepoints",
+    "dead", "is_run", "clock", "thread_ident", "thread_serial", "tracer", "safepoint_pending", "safepoints",
     "wake", "timers", "sudogs_allocated", "nanotime", "goroutines", "num_goroutine",
     "runq_snapshot", "sudogs_cached", "newtimer", "addtimer", "stoptimer", "resettimer",
     "runtimers", "run_safepoints", "check_invariants",

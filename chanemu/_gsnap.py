@@ -14,7 +14,6 @@ samples have Go's shape; like Go, the text formats hide them.
 """
 import os
 import sys
-import threading
 import zlib
 
 import chanemu
@@ -160,7 +159,7 @@ class Where:
 
     def __init__(self, rt):
         self.rt = rt
-        self.on_thread = threading.get_ident() == rt.thread_ident
+        self.on_thread = _safepoint.on_thread(rt)
         self.g = None
         self.frame = None
         if self.on_thread and not rt.dead:
@@ -251,7 +250,7 @@ class Wait:
 
 def on_runtime(rt, fn):
     """fn() on rt's thread at a safe point (at once when called there, or the program ended)."""
-    if rt.dead or threading.get_ident() == rt.thread_ident:
+    if rt.dead or _safepoint.on_thread(rt):
         return fn()
     return _safepoint.call(rt, fn)
 

@@ -8,6 +8,16 @@ scheduling point, or at once if it is idle waiting for a timer.
 """
 import threading
 
+import chanemu
+from . import _coreapi
+
+
+def on_thread(rt):
+    """The caller runs on rt's thread (by serial number: a thread id can be reused by a thread
+    started after rt's ended). The serial is rt's own twin's: each twin numbers threads."""
+    core = _coreapi.core_of(rt)
+    return core is not None and core.thread_serial() == rt.thread_serial
+
 
 def call(rt, fn, timeout=1.0):
     """fn() run at rt's next safe point; returns its result or raises its exception.
@@ -17,7 +27,7 @@ def call(rt, fn, timeout=1.0):
     outside any channel operation, or the program has ended), fn runs here instead, holding the
     GIL: consistent for the C extension, whose operations never release it.
     """
-    if threading.get_ident() == rt.thread_ident:
+    if on_thread(rt):
         return fn()
     box = {}
     done = threading.Event()

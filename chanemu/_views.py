@@ -65,9 +65,12 @@ class WaitqView:
             return self._list()[i]
         if not isinstance(i, int):
             raise TypeError(f"waitq indices must be integers, not {type(i).__name__}")
+        i = int.__index__(i)
+        n = len(self)
         if i < 0:
-            i += len(self)
-        t = self._c._waitq_at(self._name, i) if i >= 0 else None
+            i += n
+        # out of range is decided here: the C twin's index is a C integer
+        t = self._c._waitq_at(self._name, i) if 0 <= i < n else None
         if t is None:
             raise IndexError("waitq index out of range")
         return SudogView(*t)

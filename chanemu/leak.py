@@ -163,8 +163,8 @@ def verify_none(ignore=(), *, retries=DEFAULT_RETRIES, rt=None):
 
 
 def _can_yield(rt):
-    import threading
-    return (threading.get_ident() == rt.thread_ident and not rt.dead
+    from . import _safepoint
+    return (_safepoint.on_thread(rt) and not rt.dead
             and chanemu._impl.current_runtime() is rt)
 
 

@@ -11,8 +11,9 @@ What Go's runtime/pprof and net/http/pprof give a Go program, for the emulated o
 - ``goroutine_leak_profile()``: the goroutines that can never run again (Go 1.26's
   ``goroutineleak`` profile; see its docstring for the rules and the limits).
 - ``serve("127.0.0.1:6060")``: ``/debug/pprof/`` with the goroutine and goroutineleak profiles,
-  ``/debug/chanemu/chans``, every live channel's hchan as JSON, and ``/debug/chanemu/``, the
-  live view (``chanemu.liveview``: every channel drawn as it runs, pause and step, replay).
+  ``/debug/chanemu/chans``, the hchan of every live channel of the program as JSON, and
+  ``/debug/chanemu/``, the live view (``chanemu.liveview``: every channel drawn as it runs,
+  pause and step, replay).
 
 Stacks are Python's in Go's shape: ``module.qualname`` for functions, the bytecode offset of the
 line for ``+0x``, chanemu's runtime frames hidden as Go hides ``runtime.*``; the program counters
@@ -45,7 +46,7 @@ from . import _gsnap, _pbprof
 from ._gsnap import GOEXIT_FRAME, frame_pc
 
 __all__ = ["goroutine_profile", "write_goroutine_profile", "goroutine_leak_profile",
-           "leaked_goroutines", "serve", "Server"]
+           "leaked_goroutines", "serve", "Server", "check_address"]
 
 
 # -- grouping and the text formats ---------------------------------------------------------
@@ -278,6 +279,16 @@ _DESCRIPTIONS = {
 }
 MAX_DELTA_SECONDS = 60
 DEFAULT_MAX_WAITERS = 1000
+MAX_WORKERS = 8             # requests served at once; the others queue (LISTEN_BACKLOG)
+LISTEN_BACKLOG = 1024
+VALUE_REPR_MAX = 80         # a channel value is shown as its repr cut to this many characters
+# A snapshot stops the program (it is taken on its thread, at a safe point): one at a time, at
+# most SNAPSHOT_DUTY of the time, and a request made within max(SNAPSHOT_MIN_AGE s, the pause
+# that taking one again would need) of the last one of its kind shares that last one.
+SNAPSHOT_DUTY = 0.1
+SERVER_DUTY = 0.1           # the same bound for the handlers' own CPU time (parse, send)
+SNAPSHOT_MIN_AGE = 0.5
+SNAPSHOT_WAIT = 60          # a request waits this long for a snapshot another one is taking
 
 
 class _BadRequest(Exception):
@@ -302,7 +313,9 @@ class _Handler(BaseHTTPRequestHandler):
     # One request per connection: nothing lingers once the server is closed.
     protocol_version = "HTTP/1.0"
     default_request_version = "HTTP/1.0"    # answer garbage with a status line, not HTTP/0.9
-    timeout = 30                            # a client that stalls mid-request is dropped
+    # A client that stalls mid-request (a request line and no headers) or mid-answer is
+    # dropped after this long: it holds one of the server's MAX_WORKERS for no longer.
+    timeout = 5
 
     def log_message(self, format, *args):     # quiet, as net/http/pprof is
         pass
@@ -382,20 +395,45 @@ class _Unavailable(Exception):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Connections wait in the kernel's listen queue while every worker is busy (the default, 5,
+    # drops a burst of clients on the floor).
+    request_queue_size = LISTEN_BACKLOG
 
     def server_activate(self):
         self.conns = set()              # open connections, shut down at close()
         self.workers = set()            # handler threads, joined at close()
         self.conns_lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(MAX_WORKERS)
+        self.closing = False
+        self.closed_event = threading.Event()
+        self.debt = 0.0                 # handler CPU time not yet paid for by a pause
         super().server_activate()
 
     def process_request(self, request, client_address):
+        # Every handler holds the GIL the program needs: before taking the next connection
+        # the accept loop pauses (GIL released) long enough that the handlers' CPU time stays
+        # under SERVER_DUTY of the time.
+        with self.conns_lock:
+            debt, self.debt = self.debt, 0.0
+        if debt > 0:
+            self.closed_event.wait(debt * (1 / SERVER_DUTY - 1))
+        # At most MAX_WORKERS handler threads: the accept loop waits for a free one, and the
+        # connections behind it wait in the listen queue.
+        while not self.slots.acquire(timeout=0.05):
+            if self.closing:
+                self.shutdown_request(request)
+                return
         with self.conns_lock:
             self.conns.add(request)
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
 
     def process_request_thread(self, request, client_address):
         me = threading.current_thread()
+        cpu = time.thread_time()
         with self.conns_lock:
             self.workers.add(me)
         try:
@@ -403,6 +441,8 @@ class _HTTPServer(ThreadingHTTPServer):
         finally:
             with self.conns_lock:
                 self.workers.discard(me)
+                self.debt += time.thread_time() - cpu
+            self.slots.release()
 
     def handle_error(self, request, client_address):
         # a client that hung up, or a connection shut down by close(): nothing to report
@@ -437,13 +477,26 @@ def _parse_addr(addr):
     return host, port
 
 
+def check_address(addr):
+    """Raise ValueError (malformed) or OSError (cannot bind: in use, not an address of this
+    machine, no permission) if serve(addr) would fail; the port is free again on return."""
+    host, port = _parse_addr(addr)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as the server binds
+        s.bind((host, port))
+        s.listen(1)
+
+
 class Server:
     """The debug HTTP server (see ``serve``): ``url``, ``host``, ``port``, ``close()``; a
     context manager."""
 
-    def __init__(self, addr, rt):
+    def __init__(self, addr, rt, values=True):
         host, port = _parse_addr(addr)
         self._rt = rt
+        self.values = bool(values)
+        self._shared = _Shared(self)
         cls = _HTTPServer6 if ":" in host else _HTTPServer
         self._httpd = cls((host, port), _Handler)
         self._httpd.owner = self
@@ -470,6 +523,8 @@ class Server:
                 return
             self._closed = True
         httpd = self._httpd
+        httpd.closing = True
+        httpd.closed_event.set()
         httpd.shutdown()
         self._stop.set()
         if getattr(self, "_liveview", None) is not None:
@@ -502,6 +557,14 @@ class Server:
 
     # -- routes ----------------------------------------------------------------------------
     def _route(self, path, q):
+        if q.get("seconds") is not None or not (path.startswith("/debug/pprof/goroutine") or
+                                                path in ("/debug/pprof/", "/debug/chanemu/chans")):
+            return self._route1(path, q)
+        # a snapshot: concurrent requests for the same one share it (see _Shared)
+        key = (path, tuple(sorted(q.items())))
+        return self._shared.get(key, lambda: self._route1(path, q))
+
+    def _route1(self, path, q):
         if path == "/debug/pprof":
             return 301, "", "text/plain; charset=utf-8", [("Location", "/debug/pprof/")]
         if path == "/debug/pprof/":
@@ -533,7 +596,7 @@ class Server:
             b.write(f"<tr><td>{'' if count is None else count}</td><td><a href='{name}?debug=1'>"
                     f"{name}</a></td></tr>\n")
         b.write("</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
-                "<a href=\"/debug/chanemu/chans\">every live channel's hchan (JSON)</a>\n<br>\n"
+                "<a href=\"/debug/chanemu/chans\">the program's live channels' hchans (JSON)</a>\n<br>\n"
                 "<a href=\"/debug/chanemu/\">live view: every channel, drawn as it runs</a>\n"
                 "<br>\n"
                 "<p>\nProfile Descriptions:\n<ul>\n")
@@ -593,24 +656,117 @@ class Server:
 
     def _chans(self, q):
         limit = _int_param(q, "max_waiters", DEFAULT_MAX_WAITERS)
+        rt = self._rt
+        shown = _value_text if self.values else _value_hidden
 
         def listing():
-            out = []
-            for c in _gsnap.live_chans(self._rt):
-                d = chanemu.inspect(c).to_dict()
-                d["len_recvq"] = len(d["recvq"])
-                d["len_sendq"] = len(d["sendq"])
-                d["truncated"] = d["len_recvq"] > limit or d["len_sendq"] > limit
-                d["recvq"] = d["recvq"][:limit]
-                d["sendq"] = d["sendq"][:limit]
-                out.append(d)
-            return {"impl": _gsnap.twin_of(self._rt).IMPL, "num_goroutine": self._rt.num_goroutine(),
-                    "nanotime": self._rt.nanotime(), "channels": out}
-        body = json.dumps(_gsnap.on_runtime(self._rt, listing), indent=1)
+            # only this program's channels: those made by its thread (not every thread's)
+            mine = [c for c in _gsnap.live_chans(rt) if c.owner == rt.thread_serial]
+            out = [_chan_json(chanemu.inspect(c), limit, shown) for c in mine]
+            return {"impl": _gsnap.twin_of(rt).IMPL, "num_goroutine": rt.num_goroutine(),
+                    "nanotime": rt.nanotime(), "values": self.values, "channels": out}
+        body = json.dumps(_gsnap.on_runtime(rt, listing), indent=1)
         return 200, body, "application/json", []
 
 
-def serve(addr="127.0.0.1:6060", *, rt=None):
+def _value_text(v):
+    """A channel value as the server shows it: its repr, cut to VALUE_REPR_MAX characters."""
+    try:
+        r = repr(v)
+    except Exception as e:      # a broken __repr__ is the value's problem, not the server's
+        return f"<{type(v).__name__}: repr raised {type(e).__name__}>"
+    if len(r) > VALUE_REPR_MAX:
+        r = r[:VALUE_REPR_MAX - 3] + "..."
+    return r
+
+
+def _value_hidden(v):
+    """Values turned off (serve(values=False)): the type only."""
+    return f"<{type(v).__name__}>"
+
+
+def _chan_json(st, limit, shown):
+    """An HChanState as JSON for /debug/chanemu/chans: queues cut to limit sudogs, values
+    through shown()."""
+    def sudogs(q):
+        return [{"g": s.goid, "elem": shown(s.elem), "is_select": s.is_select,
+                 "success": s.success, "releasetime": s.releasetime,
+                 "wait_reason": s.wait_reason} for s in q[:limit]]
+    return {"id": st.id, "qcount": st.qcount, "dataqsiz": st.dataqsiz,
+            "buf": [shown(v) for v in st.buf], "elemsize": st.elemsize, "closed": st.closed,
+            "sendx": st.sendx, "recvx": st.recvx,
+            "recvq": sudogs(st.recvq), "sendq": sudogs(st.sendq),
+            "len_recvq": len(st.recvq), "len_sendq": len(st.sendq),
+            "truncated": len(st.recvq) > limit or len(st.sendq) > limit}
+
+
+class _Flight:
+    __slots__ = ("done", "value", "error")
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.value = self.error = None
+
+
+class _Shared:
+    """Snapshots shared between requests. A snapshot pauses the program, so a burst of
+    requests must not take one each. A request is answered with the last snapshot of its kind
+    if it is younger than max_age, or if a newer one is being taken or may not be taken yet;
+    otherwise it takes a new one (requests with nothing to answer meanwhile wait for it).
+    Snapshots are taken one at a time, spaced so that they take at most SNAPSHOT_DUTY of the
+    time."""
+
+    def __init__(self, server):
+        self.server = server
+        self.lock = threading.Lock()
+        self.flights = {}           # key -> _Flight being computed
+        self.done = {}              # key -> (monotonic time taken, result)
+        self.one = threading.Lock()  # one snapshot at a time
+        self.next_at = 0.0          # monotonic time before which no new snapshot starts
+        self.max_age = SNAPSHOT_MIN_AGE
+
+    def get(self, key, compute):
+        with self.lock:
+            now = time.monotonic()
+            hit = self.done.get(key)
+            fl = self.flights.get(key)
+            if hit is not None and (now - hit[0] < self.max_age or fl is not None or
+                                    now < self.next_at):
+                return hit[1]       # fresh enough, or a newer one is on its way
+            lead = fl is None
+            if lead:
+                fl = self.flights[key] = _Flight()
+        if lead:
+            self._lead(key, fl, compute)
+        elif not fl.done.wait(SNAPSHOT_WAIT):
+            raise _Unavailable("chanemu: the snapshot took too long")
+        if fl.error is not None:
+            raise fl.error
+        return fl.value
+
+    def _lead(self, key, fl, compute):
+        try:
+            with self.one:
+                pause = self.next_at - time.monotonic()
+                if pause > 0 and self.server._stop.wait(pause):
+                    raise _Unavailable("the server is closing")
+                t0 = time.monotonic()
+                try:
+                    fl.value = compute()
+                finally:
+                    took = time.monotonic() - t0
+                    self.next_at = time.monotonic() + took * (1 / SNAPSHOT_DUTY - 1)
+                    self.max_age = max(SNAPSHOT_MIN_AGE, took / SNAPSHOT_DUTY)
+        except BaseException as e:      # handed to every request waiting for this one
+            fl.error = e
+        with self.lock:
+            del self.flights[key]
+            if fl.error is None:
+                self.done[key] = (time.monotonic(), fl.value)
+        fl.done.set()
+
+
+def serve(addr="127.0.0.1:6060", *, rt=None, values=True):
     """Serve Go's debug endpoints for this program over HTTP, from a thread of its own.
 
     ``addr`` is ``"host:port"`` (a missing host means 127.0.0.1: loopback by default; port 0
@@ -620,10 +776,17 @@ def serve(addr="127.0.0.1:6060", *, rt=None):
 
     Endpoints: ``/debug/pprof/`` (index), ``/debug/pprof/goroutine?debug=0|1|2`` (0: gzipped
     profile.proto; ``seconds=N`` with debug=0: a delta profile), ``/debug/pprof/goroutineleak``
-    (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: every live
-    channel's hchan with its queues, ``max_waiters`` sudogs per queue, default 1000). Add
-    ``chanemu=1`` to a text profile for the ``# chanemu:`` lines. ``/debug/chanemu/`` is the
-    live view's page, with its routes under it (see ``chanemu.liveview``). Unknown paths answer
-    404, bad parameters 400.
+    (same parameters), ``/debug/pprof/cmdline``, ``/debug/chanemu/chans`` (JSON: the hchan of
+    every live channel made by the program's thread, with its queues, ``max_waiters`` sudogs
+    per queue, default 1000). Add ``chanemu=1`` to a text profile for the ``# chanemu:``
+    lines. ``/debug/chanemu/`` is the live view's page, with its routes under it (see
+    ``chanemu.liveview``). Unknown paths answer 404, bad parameters 400.
+
+    Only the observed program is shown: its goroutines, and the channels made by its thread.
+    Channel values (``buf`` slots, blocked senders' values) appear in ``/debug/chanemu/chans``
+    as their ``repr`` cut to VALUE_REPR_MAX characters; ``values=False`` shows only their type.
+    Bursts of requests are bounded: MAX_WORKERS served at once, the rest queued (LISTEN_BACKLOG),
+    a stalled client dropped after ``_Handler.timeout`` seconds, and concurrent requests for the
+    same snapshot share one (the program pauses for each snapshot).
     """
-    return Server(addr, _gsnap.resolve(rt))
+    return Server(addr, _gsnap.resolve(rt), values)

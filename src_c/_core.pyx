@@ -43,7 +43,13 @@ from chanemu._traceback import pytest_hide as __tracebackhide__   # hides our fr
 from chanemu._timers import Timer, TimerHeap
 from chanemu import _preempt
 
+cdef extern from "greenlet.h":
+    void** _PyGreenlet_API
+
 PyGreenlet_Import()
+if _PyGreenlet_API == NULL:
+    # every switch goes through this table: without it, fail the import, not the first switch
+    raise ImportError("chanemu._core: greenlet's C API (greenlet._C_API) did not load")
 
 IMPL = "c"
 DEBUG = bool(CHANEMU_DEBUG)
@@ -59,7 +65,7 @@ __all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_h
            "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
            "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
            "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES",
-           "checkpreempt", "set_preempt_slice"]
+           "checkpreempt", "set_preempt_slice", "thread_serial"]
 
 # The scheduler's own types: the object-graph walk of the leak detector does not follow them.
 OPAQUE_TYPES = (Goroutine, Runtime)
@@ -79,6 +85,12 @@ def goroutines():
 
 def current_runtime():
     return getrt()
+
+
+def thread_serial():
+    """The calling thread's serial number (never reused): a channel's ``owner``, a runtime's
+    ``thread_serial``."""
+    return chanemu_thread_serial()
 
 
 def check_invariants():

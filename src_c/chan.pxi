@@ -159,8 +159,21 @@ cdef class Chan:
     holds a reference to its channel (sudog.c).
     """
 
+    def __cinit__(self, *args, **kwargs):
+        # Chan.__new__(Chan) alone is a working unbuffered channel of this thread; __init__
+        # (once) gives it its size and element type.
+        global chan_serials
+        self.buf = []
+        chan_serials += 1
+        self.serial = chan_serials
+        self.owner = chanemu_thread_serial()
+
     def __init__(self, size=0, elemtype=None):
+        if self.inited or not pristine(self):
+            raise TypeError("Chan.__init__ called on a channel already in use: a channel is "
+                            "made once")
         makechan(self, elemtype, size)
+        self.inited = True
 
 
     # -- Go operations ----------------------------------------------------------------------
@@ -324,7 +337,7 @@ cdef class ChanRange:
     """The iterator of ``for v in ch``: Go's ``for v := range c``."""
     cdef Chan c
 
-    def __cinit__(self, Chan c):
+    def __cinit__(self, Chan c not None):
         self.c = c
 
     def __iter__(self):
@@ -488,9 +501,9 @@ cdef inline int chancheck(Chan c) except -1:
     Checked before an operation changes anything: the thread always (cheap), and when
     goroutines wait on c, that they belong to the caller's runtime (so the queues of a channel
     only ever hold one runtime's goroutines)."""
-    if c.owner != chanemu_thread_ident():
-        raise RuntimeError(f"chanemu: channel {c!r} was made in thread {c.owner} and used in "
-                           f"thread {chanemu_thread_ident()}; a channel belongs to one "
+    if c.owner != chanemu_thread_serial():
+        raise RuntimeError(f"chanemu: channel {c!r} was made in thread #{c.owner} and used in "
+                           f"thread #{chanemu_thread_serial()}; a channel belongs to one "
                            "thread's program")
     if c.recvq.first != NULL or c.sendq.first != NULL:
         return check_waiters(c)
@@ -506,20 +519,27 @@ cdef int check_waiters(Chan c) except -1:
     return 0
 
 
+cdef bint pristine(Chan c) noexcept:
+    """Nothing was ever done with c: __init__ may still give it a size."""
+    return (c.qcount == 0 and c.closed == 0 and c.recvq.first == NULL and c.sendq.first == NULL
+            and c.timer is None and not c.isnil)
+
+
 cdef int makechan(Chan c, object elemtype, object size) except -1:
-    global chan_serials
+    cdef Py_ssize_t n
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
-    size = operator.index(size)     # an int subclass becomes a plain int: its own < is not used
+    # a plain int before any comparison: an int subclass's own __lt__ or __gt__ could lie
+    size = int.__index__(size)
     if size < 0 or size_out_of_range(elemtype, size):
         raise Panic(E_MAKECHAN_SIZE)
-    c.dataqsiz = size
+    n = size
+    zero = zero_value(elemtype)
+    buf = None if elemtype is Empty else [zero] * n     # zero-size elements: no buffer at all
+    c.dataqsiz = n
     c.elemtype = elemtype
-    c.zero = zero_value(elemtype)
-    c.buf = None if elemtype is Empty else [c.zero] * c.dataqsiz
-    chan_serials += 1
-    c.serial = chan_serials
-    c.owner = chanemu_thread_ident()
+    c.zero = zero
+    c.buf = buf
     return 0
 
 
@@ -928,6 +948,7 @@ cdef Chan make_nilchan():
     cdef Chan c = Chan.__new__(Chan)
     makechan(c, None, 0)
     c.isnil = True
+    c.inited = True
     c.serial = 0
     return c
 

@@ -34,18 +34,19 @@ static __thread int64_t chanemu_preempt_deadline __attribute__((tls_model("initi
 static _Thread_local int64_t chanemu_preempt_deadline;
 #endif
 
-/* The calling thread's identity: a channel checks its owner thread on every operation, so this
-   is the thread pointer register where the compiler can read it (on x86-64 glibc the same value
-   as pthread_self() and PyThread_get_thread_ident()), and pthread_self() elsewhere. Only ever
-   compared with itself. */
-#include <pthread.h>
-static inline unsigned long chanemu_thread_ident(void)
+/* The calling thread's identity: a serial number handed out the first time a thread asks, never
+   reused. A channel checks its owner on every operation, so this is one thread-local read. A
+   thread's id (pthread_self, the thread pointer, Python's thread id) would not do: a thread that
+   starts after another ended can get the same one, and the dead thread's channels would pass. */
+static unsigned long long chanemu_thread_serials = 0;
+/* initial-exec: one read relative to the thread pointer, not a __tls_get_addr call */
+static __thread unsigned long long chanemu_tserial __attribute__((tls_model("initial-exec"))) = 0;
+static inline unsigned long long chanemu_thread_serial(void)
 {
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__)
-    return (unsigned long)__builtin_thread_pointer();
-#else
-    return (unsigned long)pthread_self();
-#endif
+    unsigned long long s = chanemu_tserial;
+    if (__builtin_expect(s == 0, 0))
+        s = chanemu_tserial = __atomic_add_fetch(&chanemu_thread_serials, 1, __ATOMIC_RELAXED);
+    return s;
 }
 
 /* Go's cheaprand on 64-bit: wyrand. One seed gives one sequence, the same as the Python twin's. */

@@ -23,6 +23,14 @@ cdef extern from "Python.h":
     PyObject* PyEval_GetFrame()
 
 cdef extern from "Python.h":
+    void PyErr_Fetch(PyObject** t, PyObject** v, PyObject** tb)
+    void PyErr_Restore(PyObject* t, PyObject* v, PyObject* tb)
+
+cdef extern from "greenlet.h":
+    # the same call as PyGreenlet_Switch, its NULL checked by the caller (no try block)
+    PyObject* greenlet_switch "PyGreenlet_Switch"(PyGreenlet* g, PyObject* args, PyObject* kw)
+
+cdef extern from "Python.h":
     ctypedef struct PyFrameObject
     int PyFrame_GetLineNumber(PyFrameObject* f)
 
@@ -31,11 +39,12 @@ cdef extern from "clock.h":
     int64_t chanemu_coarse_ns() nogil
     uint32_t chanemu_cheaprand(uint64_t* state) nogil
     uint32_t chanemu_cheaprandn(uint64_t* state, uint32_t n) nogil
-    unsigned long chanemu_thread_ident() nogil
     int64_t chanemu_preempt_deadline
+    unsigned long long chanemu_thread_serial() nogil
 
 # G status (runtime2.go). Only these four are used; the numbers are Go's.
 cdef enum:
+    _Gidle = 0          # Goroutine.__new__ alone: never made by go(), never runs
     _Grunnable = 1
     _Grunning = 2
     _Gwaiting = 4
@@ -73,7 +82,7 @@ WAIT_REASONS = (None, "sleep", "chan receive (nil chan)", "chan send (nil chan)"
                 "select (no cases)", "select", "chan receive", "chan send", "sync.Cond.Wait",
                 "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
                 "sync.WaitGroup.Wait", "semacquire")
-STATUS = {_Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
+STATUS = {_Gidle: "idle", _Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
 
 cdef tuple _EMPTY = ()
 
@@ -88,21 +97,30 @@ cdef int gq_init(gqueue* q, Py_ssize_t cap) except -1:
     return 0
 
 
-cdef inline int gq_put(gqueue* q, Goroutine gp) except -1:
-    cdef Py_ssize_t i, n
+cdef int gq_reserve(gqueue* q, Py_ssize_t want) except -1:
+    """Grow q to hold want Gs (only the global queue grows: the local one overflows into it).
+    On MemoryError q is unchanged."""
+    cdef Py_ssize_t i, n = q.cap
     cdef PyObject** buf
+    if want <= n:
+        return 0
+    while n < want:
+        n *= 2
+    buf = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
+    if buf == NULL:
+        raise MemoryError()
+    for i in range(q.size):
+        buf[i] = q.buf[(q.head + i) % q.cap]
+    PyMem_Free(q.buf)
+    q.buf = buf
+    q.head = 0
+    q.cap = n
+    return 0
+
+
+cdef inline int gq_put(gqueue* q, Goroutine gp) except -1:
     if q.size == q.cap:
-        # Grow (only the global queue can: the local one overflows into it first).
-        n = q.cap * 2
-        buf = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
-        if buf == NULL:
-            raise MemoryError()
-        for i in range(q.size):
-            buf[i] = q.buf[(q.head + i) % q.cap]
-        PyMem_Free(q.buf)
-        q.buf = buf
-        q.head = 0
-        q.cap = n
+        gq_reserve(q, q.size + 1)
     q.buf[(q.head + q.size) % q.cap] = <PyObject*>gp
     q.size += 1
     return 0
@@ -138,6 +156,7 @@ cdef list gq_list(gqueue* q):
 # full collection. No cycle through a G outlives it: a live G is held by allgs, and a dead or
 # discarded one drops its function, arguments, greenlet and sudogs (goexit0, crash, the end of the program).
 @cython.no_gc
+@cython.final
 cdef class Goroutine:
     """A goroutine (Go's g). Each goroutine has exactly one handle: this object."""
 
@@ -261,6 +280,13 @@ cdef class Runtime:
         self.safepoints = deque()
         self.wake = threading.Event()
         newslice(self)
+        self.thread_serial = chanemu_thread_serial()
+
+    def __init__(self, seed=None, clock="real"):
+        # __cinit__ did the work; running it again would drop the goroutines and queues
+        if self.inited:
+            raise TypeError("Runtime.__init__ called twice: a runtime is made once")
+        self.inited = True
 
     def __dealloc__(self):
         cdef sudog* s
@@ -300,10 +326,11 @@ cdef class Runtime:
         cdef Goroutine old
         if next:
             old = self.runnext
+            if old is not None:
+                # the kicked G is queued first: if that fails, nothing changed
+                self.runqput(old, False)
             self.runnext = gp
-            if old is None:
-                return 0
-            gp = old
+            return 0
         if self.runq.size < LOCAL_RUNQ_CAP:
             return gq_put(&self.runq, gp)
         return self.runqputslow(gp)
@@ -311,6 +338,8 @@ cdef class Runtime:
     cdef int runqputslow(self, Goroutine gp) except -1:
         """runqputslow: the local queue is full; move gp and half of it to the global queue."""
         cdef Py_ssize_t i
+        # room first, so that the moves below cannot fail halfway
+        gq_reserve(&self.globrunq, self.globrunq.size + LOCAL_RUNQ_CAP // 2 + 1)
         for i in range(LOCAL_RUNQ_CAP // 2):
             gq_put(&self.globrunq, <Goroutine>gq_get(&self.runq))
         return gq_put(&self.globrunq, gp)
@@ -632,6 +661,9 @@ def set_thread_runtime(rt):
 
 
 cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long parent, object gopc):
+    # The global queue can hold every G, so that readying one never allocates (and never fails
+    # with the G off every queue): the room is taken here, where a failure changes nothing.
+    gq_reserve(&rt.globrunq, len(rt.allgs) + 1)
     cdef Goroutine gp = Goroutine.__new__(Goroutine)
     rt.goidgen += 1
     gp.goid = rt.goidgen
@@ -745,7 +777,18 @@ def ready(gp):
     if (<Goroutine>gp).rt is not getrt():
         raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime "
                            "(another thread's, or another run() program)")
+    if not parked_by_park(<Goroutine>gp):
+        # a G parked on channels is woken by its channel, which hands it a sudog: readied
+        # here it would run with its sudogs still queued
+        raise RuntimeError(f"chanemu: ready: goroutine {gp.goid} is not parked by park() "
+                           f"({gp.status}, {gp.wait_reason})")
     goready(<Goroutine>gp)
+
+
+cdef inline bint parked_by_park(Goroutine gp) noexcept:
+    return (gp.atomicstatus == _Gwaiting and gp.waiting == NULL and not gp.nilwait and
+            gp.waitreason != waitReasonSelectNoCases and gp.waitreason != waitReasonSelect and
+            gp.waitreason != waitReasonChanReceive and gp.waitreason != waitReasonChanSend)
 
 
 cdef inline int goready(Goroutine gp) except -1:
@@ -754,8 +797,8 @@ cdef inline int goready(Goroutine gp) except -1:
     cdef Runtime rt = gp.rt
     if gp.atomicstatus != _Gwaiting:
         throw("bad g->status in ready")
+    rt.runqput(gp, True)          # first: if it failed, gp would still be waiting, not lost
     gp.atomicstatus = _Grunnable
-    rt.runqput(gp, True)
     if rt.idle:
         rt.wake.set()      # readied from a signal handler while the runtime waits for a timer
     if rt.tracer is not None:
@@ -766,10 +809,26 @@ cdef inline int goready(Goroutine gp) except -1:
 cdef inline int schedule(Runtime rt) except -1:
     """Switch from the current (no longer running) G to the next runnable one.
 
-    Returns 0 when the current G is switched back to. Due timers run first (checkTimers). If
-    nothing can run, findrunnable waits for the next timer or delivers the deadlock.
+    Returns 0 when the current G is switched back to by the runtime. Due timers run first
+    (checkTimers). If nothing can run, findrunnable waits for the next timer or delivers the
+    deadlock. A switch or throw into the G's greenlet from anywhere else is refused: it raises
+    in the intruder and the G stays parked (resume_parked).
     """
     cdef Goroutine me = rt.curg
+    try:
+        schedule1(rt, me)
+    except BaseException as e:
+        rt.swgen += 1
+        if rt.dead or rt.curg is me:
+            raise       # thrown by the runtime (fatal error, teardown), or raised while hosting
+        return resume_parked(rt, me, e)
+    rt.swgen += 1
+    if rt.curg is not me or me.atomicstatus != _Grunning:
+        return resume_parked(rt, me, None)
+    return 0
+
+
+cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
     cdef int64_t now
     if rt.safepoint_pending:
         rt.run_safepoints()
@@ -793,6 +852,70 @@ cdef inline int schedule(Runtime rt) except -1:
     return execute(rt, gp)
 
 
+cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
+    """Something other than the runtime switched (or, with exc, threw) into the greenlet of
+    parked (or runnable) goroutine me. Refuse it (refuse_intruder) and wait, still parked and
+    on every queue it was on, until the runtime resumes me."""
+    while True:
+        try:
+            refuse_intruder(rt, exc, me.goid)
+        except Intrusion as e:
+            raise e.args[0] from None
+        except BaseException as e:
+            rt.swgen += 1
+            if rt.dead or rt.curg is me:
+                raise
+            exc = e
+            continue
+        rt.swgen += 1
+        if rt.curg is me and me.atomicstatus == _Grunning:
+            return 0
+        exc = None
+
+
+cdef int await_reuse(Runtime rt) except -1:
+    """An idle worker greenlet (on the free list) was switched back to. The runtime does that
+    only to run a new goroutine on it: rt.curg, bound to this greenlet by execute. Anything
+    else is an intruder: refuse it and wait again."""
+    exc = None
+    rt.swgen += 1
+    while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
+               is_current_greenlet(rt.curg.gr)):
+        try:
+            refuse_intruder(rt, exc, 0)
+        except Intrusion as e:
+            raise e.args[0] from None
+        except BaseException as e:
+            rt.swgen += 1
+            if rt.dead:
+                raise
+            exc = e
+            continue
+        rt.swgen += 1
+        exc = None
+    return 0
+
+
+class Intrusion(Exception):
+    """refuse_intruder found no greenlet to refuse: carries the error to raise here."""
+
+
+cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
+    """Raise a RuntimeError in the greenlet the calling thread's program is running: the
+    intruder, or the goroutine that switched into it. Returns (or raises) when this greenlet
+    is switched (or thrown) into again."""
+    cdef Runtime trt = getrt()
+    target = trt.curg.gr if trt.curg is not None else None
+    who = f"goroutine {goid}'s greenlet" if goid else "an idle goroutine greenlet"
+    err = RuntimeError(f"chanemu: switch into {who} from outside the runtime; only the "
+                       "scheduler resumes a goroutine")
+    err.__context__ = exc
+    if target is None or target.dead or is_current_greenlet(target):
+        raise Intrusion(err)
+    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>RuntimeError, <PyObject*>err, NULL)
+    return 0
+
+
 cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     """Make gp the running G and switch to its greenlet (a worker's, if gp is new).
 
@@ -800,20 +923,67 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     fresh ones are started from g0, whose stack stays shallow (as Go starts goroutines from the
     scheduler's g0 stack); otherwise a chain of goroutines, each started by the previous one's
     park, would run out of recursion depth.
+
+    If the switch itself fails (greenlet cannot save the stack: MemoryError), nothing ran: gp
+    goes back to runnext, the caller is the running G again, and the error is raised in it.
     """
+    cdef Goroutine me = rt.curg
+    cdef unsigned long long gen
+    cdef bint fresh = gp.gr is None
+    gr = gp.gr
+    if fresh:
+        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
+        try:
+            gr = gfget(rt)
+            first = gr if PyGreenlet_STARTED(<PyGreenlet*>gr) else getg0(rt)
+        except BaseException:
+            rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
+            raise
+        gp.gr = gr
+        gr = first
     gp.atomicstatus = _Grunning
     rt.curg = gp
     newslice(rt)
+    gen = rt.swgen
+    # No try block on this path (it costs every switch): the switch's NULL is checked here.
     if rt.tracer is not None:
-        rt.tracer("start", gp, None)
-    gr = gp.gr
-    if gr is None:
-        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
-        gr = gp.gr = gfget(rt)
-        if not PyGreenlet_STARTED(<PyGreenlet*>gr):
-            gr = getg0(rt)
-    PyGreenlet_Switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+        try:
+            rt.tracer("start", gp, None)
+        except BaseException:
+            unexecute(rt, gp, me, fresh)
+            raise
+    cdef PyObject* r = greenlet_switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    if r == NULL:
+        if rt.swgen == gen and rt.curg is gp:
+            unexecute_keeping_error(rt, gp, me, fresh)
+        return -1
+    Py_DECREF(<object>r)
     return 0
+
+
+cdef void unexecute_keeping_error(Runtime rt, Goroutine gp, Goroutine me, bint fresh) noexcept:
+    """unexecute, with the switch's exception set aside meanwhile."""
+    cdef PyObject* t
+    cdef PyObject* v
+    cdef PyObject* tb
+    PyErr_Fetch(&t, &v, &tb)
+    try:
+        unexecute(rt, gp, me, fresh)
+    except BaseException:
+        pass            # cannot fail (runnext is free); the switch's error is the one to raise
+    PyErr_Restore(t, v, tb)
+
+
+cdef int unexecute(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1:
+    """execute's switch to gp never happened: gp is runnable again (next), with no worker if it
+    had none, and me is the current G again."""
+    if fresh:
+        if PyGreenlet_STARTED(<PyGreenlet*>gp.gr) and len(rt.gfree) < GFREE_CAP:
+            rt.gfree.append(gp.gr)
+        gp.gr = None
+    gp.atomicstatus = _Grunnable
+    rt.curg = me
+    return rt.runqput(gp, True)
 
 
 cdef object getg0(Runtime rt):
@@ -829,8 +999,10 @@ def _g0_loop(*_):
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     cdef Runtime rt = getrt()
     try:
-        while True:
+        while rt.curg is not None and rt.curg.gr is not None:
             PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
+            rt.swgen += 1
+        # no goroutine to hand over to (a worker ended during teardown): end, into the caller
     except GreenletExit:
         return None
 
@@ -935,6 +1107,7 @@ def _worker(*_):
     """
     cdef Runtime rt = getrt()
     cdef Goroutine gp = rt.curg
+    rt.swgen += 1
     try:
         while gp is not None:
             rt = gp.rt
@@ -976,6 +1149,7 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     gp.startfn = gp.args = gp.kwargs = None
     gfput_current(rt)
     raise_fatal(rt, exc)
+    await_reuse(rt)
     return rt.curg
 
 
@@ -1002,6 +1176,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
         nxt = findrunnable(rt, True)
         if nxt is None:
             # This worker went on the free list and a new goroutine reuses it: rt.curg.
+            await_reuse(rt)
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
@@ -1020,6 +1195,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
         return None
     rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
     PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
+    await_reuse(rt)
     return rt.curg
 
 
@@ -1165,6 +1341,7 @@ cdef class _MainExit:
 def _main_body(*_):
     cdef Runtime rt = getrt()
     cdef Goroutine g1 = rt.curg
+    rt.swgen += 1
     try:
         if g1.kwargs:
             return g1.startfn(*g1.args, **g1.kwargs)

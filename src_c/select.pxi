@@ -23,6 +23,17 @@ cdef class scase:
     def __init__(self):
         raise TypeError("select cases are made by recv(c) or send(c, v)")
 
+    def __reduce_ex__(self, protocol):
+        # its channel cannot be copied either: make another case with recv(c) or send(c, v)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
+
+cdef int case_unset(scase cas) except -1:
+    """A case is made once: a select parked on it reads its channel again when it wakes."""
+    if cas.c is not None:
+        raise TypeError("select case __init__ called twice: a case is made once")
+    return 0
+
 
 @cython.final
 cdef class SendCase(scase):
@@ -35,6 +46,7 @@ cdef class SendCase(scase):
                 raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
         if (<Chan>c).buf is None:
             check_elem(c, v)
+        case_unset(self)
         self.c = c
         self.elem = v
         self.kind = caseSend
@@ -52,6 +64,7 @@ cdef class RecvCase(scase):
             c = chandir_for_recv(c)
             if not isinstance(c, Chan):
                 raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
+        case_unset(self)
         self.c = c
         self.kind = caseRecv
 
@@ -70,7 +83,7 @@ def select(*cases, bint default=False):
     cdef scase cas
     cdef bint received, selected
     for i in range(n):
-        if not isinstance(cases[i], scase):
+        if not isinstance(cases[i], scase) or (<scase>cases[i]).c is None:
             raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
                             f"not {type(cases[i]).__name__}")
     if n != 1:

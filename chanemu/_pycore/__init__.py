@@ -5,7 +5,7 @@ Exports the interface both twins provide (chanemu/_coreapi.py); everything above
 from . import proc
 from .proc import (Goroutine, Runtime, getg, go, run, gosched, goexit, park, ready,
                    run_main, thread_runtime, set_thread_runtime, checkpreempt,
-                   set_preempt_slice)
+                   set_preempt_slice, thread_serial)
 from .chan import Chan, nilchan, check_hchan, set_chan_tracing
 from .select import select, SendCase, RecvCase
 
@@ -16,7 +16,7 @@ __all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_h
            "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
            "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
            "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES",
-           "checkpreempt", "set_preempt_slice"]
+           "checkpreempt", "set_preempt_slice", "thread_serial"]
 
 # The scheduler's own types: the object-graph walk of the leak detector does not follow them.
 OPAQUE_TYPES = (Goroutine, Runtime, proc.sudog)

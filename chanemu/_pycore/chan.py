@@ -22,12 +22,11 @@ from .._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
                    checkpreempt_slow, preempt_gate, _clock_ns, _COARSE, _Gwaiting,
+                   thread_serial,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
 import itertools
-import operator
-import threading
 
 # Channels' creation serials: select's lock order (Go sorts by hchan address). Shared by the
 # twins' order of creation, so both order a select's cases identically.
@@ -127,10 +126,39 @@ class Chan:
     view of the struct.
     """
     __slots__ = ("qcount", "dataqsiz", "buf", "closed", "elemtype", "zero", "sendx", "recvx",
-                 "recvq", "sendq", "isnil", "serial", "timer", "owner", "__weakref__")
+                 "recvq", "sendq", "isnil", "serial", "timer", "owner", "inited", "__weakref__")
+
+    def __new__(cls, *args, **kwargs):
+        # Chan.__new__(Chan) alone is a working unbuffered channel of this thread (as the C
+        # twin's __cinit__ makes it); __init__ (once) gives it its size and element type.
+        c = object.__new__(cls)
+        c.serial = next(_serials)
+        c.owner = thread_serial()
+        c.inited = False
+        c.qcount = c.dataqsiz = c.closed = c.sendx = c.recvx = 0
+        c.elemtype = c.zero = c.timer = None
+        c.buf = []
+        c.recvq = waitq()
+        c.sendq = waitq()
+        c.isnil = False
+        return c
 
     def __init__(self, size=0, elemtype=None):
+        if self.inited or not pristine(self):
+            raise TypeError("Chan.__init__ called on a channel already in use: a channel is "
+                            "made once")
         makechan(self, elemtype, size)
+        self.inited = True
+
+    def __reduce_ex__(self, protocol):
+        # a copy would share the wait queues (the C twin's struct cannot be copied at all)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
+    def __init_subclass__(cls, **kwargs):
+        # final, as the C twin's Chan: only the nil channel's class derives from it
+        if cls.__name__ != "_NilChan" or cls.__module__ != __name__:
+            raise TypeError("type 'Chan' is not an acceptable base type")
+        super().__init_subclass__(**kwargs)
 
     # -- Go operations ---------------------------------------------------------------------
     def send(self, v):
@@ -259,26 +287,26 @@ def trace_chan(op, c, ok):
         rt.tracer("chan", rt.curg, (op, c, ok))
 
 
+def pristine(c):
+    """Nothing was ever done with c: __init__ may still give it a size."""
+    return (c.qcount == 0 and c.closed == 0 and c.recvq.first is None and c.sendq.first is None
+            and c.timer is None and not c.isnil)
+
+
 def makechan(c, elemtype, size):
+    """Size and element type of a channel fresh from Chan.__new__ (serial, owner, queues)."""
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
-    size = operator.index(size)     # an int subclass (IntEnum) becomes a plain int
+    # a plain int before any comparison: an int subclass's own __lt__ or __gt__ could lie
+    size = int.__index__(size)
     if size < 0 or size_out_of_range(elemtype, size):
         raise Panic(_errors.E_MAKECHAN_SIZE)
-    c.qcount = 0
+    zero = zero_value(elemtype)
+    buf = ZEROBUF if elemtype is Empty else [zero] * size   # zero-size elements: no buffer
     c.dataqsiz = size
     c.elemtype = elemtype
-    c.zero = zero_value(elemtype)
-    c.buf = ZEROBUF if elemtype is Empty else [c.zero] * size
-    c.closed = 0
-    c.sendx = 0
-    c.recvx = 0
-    c.recvq = waitq()
-    c.sendq = waitq()
-    c.isnil = False
-    c.serial = next(_serials)
-    c.timer = None          # the runtime timer feeding a time channel (chanemu.time)
-    c.owner = threading.get_ident()   # the thread whose program the channel belongs to
+    c.zero = zero
+    c.buf = buf
 
 
 def size_out_of_range(elemtype, size):
@@ -322,10 +350,10 @@ def chancheck(c):
     Checked before an operation changes anything: the thread always, and when goroutines wait
     on c, that they belong to the caller's runtime (so the queues of a channel only ever hold
     one runtime's goroutines)."""
-    me = threading.get_ident()
+    me = thread_serial()
     if c.owner != me:
-        raise RuntimeError(f"chanemu: channel {c!r} was made in thread {c.owner} and used in "
-                           f"thread {me}; a channel belongs to one thread's program")
+        raise RuntimeError(f"chanemu: channel {c!r} was made in thread #{c.owner} and used in "
+                           f"thread #{me}; a channel belongs to one thread's program")
     sg = c.recvq.first or c.sendq.first
     if sg is not None and sg.g.rt is not getrt():
         raise RuntimeError(f"chanemu: channel {c!r} has goroutines of another runtime waiting "
@@ -656,8 +684,12 @@ class _NilChan(Chan):
     __slots__ = ()
 
     def __init__(self):
+        if self.inited:
+            raise TypeError("Chan.__init__ called on a channel already in use: a channel is "
+                            "made once")
         makechan(self, None, 0)
         self.isnil = True
+        self.inited = True
         self.serial = 0
 
 

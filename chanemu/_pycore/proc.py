@@ -13,6 +13,7 @@ Invariants (checked by Runtime.check_invariants):
   Exactly one G is _Grunning: curg. Every G in runnext, runq or globrunq is _Grunnable, and every
   _Grunnable G is in exactly one of them. A _Gwaiting G is in no run queue. allgs holds every G that is not _Gdead.
 """
+import itertools
 import sys
 import threading
 import time as _time
@@ -26,12 +27,13 @@ from .._timers import Timer, TimerHeap
 from . import rand
 from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 
-# G status (runtime2.go). Only these four are used; the numbers are Go's.
+# G status (runtime2.go). Only these five are used; the numbers are Go's.
+_Gidle = 0          # Goroutine.__new__ alone: never made by go(), never runs
 _Grunnable = 1
 _Grunning = 2
 _Gwaiting = 4
 _Gdead = 6
-STATUS = {_Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
+STATUS = {_Gidle: "idle", _Grunnable: "runnable", _Grunning: "running", _Gwaiting: "waiting", _Gdead: "dead"}
 
 # waitReason strings (runtime2.go); emulate the strings, not Go's numbering.
 waitReasonZero = None
@@ -88,7 +90,24 @@ class Goroutine:
                  "selectDone", "parentGoid", "gopc", "startfn", "args", "kwargs", "rt", "gr",
                  "nilwait", "waitobj", "__weakref__")
 
-    def __init__(self, rt, goid, fn, args, kwargs, parent, gopc):
+    def __new__(cls, *args, **kwargs):
+        # Goroutine.__new__ alone gives an idle G that belongs to no runtime (as the C twin)
+        gp = object.__new__(cls)
+        gp._setup(None, 0, None, None, None, 0, None)
+        gp.atomicstatus = _Gidle
+        return gp
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("goroutines are made by go(), not by Goroutine()")
+
+    def __init_subclass__(cls, **kwargs):
+        raise TypeError("type 'Goroutine' is not an acceptable base type")
+
+    def __reduce_ex__(self, protocol):
+        # each goroutine has exactly one handle (and the C twin's cannot be copied)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
+    def _setup(self, rt, goid, fn, args, kwargs, parent, gopc):
         self.rt = rt
         self.goid = goid
         self.atomicstatus = _Grunnable
@@ -193,7 +212,24 @@ class Goroutine:
 class Runtime:
     """One emulated Go program: its goroutines, its P's run queue and sudog cache, its clock."""
 
+    def __new__(cls, seed=None, clock="real"):
+        # the work is done here, as in the C twin's __cinit__: __init__ only refuses to redo it
+        rt = object.__new__(cls)
+        rt._setup(seed, clock)
+        rt.inited = False
+        return rt
+
     def __init__(self, seed=None, clock="real"):
+        # running _setup again would drop the goroutines and queues
+        if self.inited:
+            raise TypeError("Runtime.__init__ called twice: a runtime is made once")
+        self.inited = True
+
+    def __reduce_ex__(self, protocol):
+        # a copy would share the queues and goroutines (the C twin's cannot be copied)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
+    def _setup(self, seed, clock):
         if clock not in ("real", "virtual"):
             raise ValueError(f"clock must be 'real' or 'virtual', not {clock!r}")
         self.clock = clock
@@ -209,6 +245,8 @@ class Runtime:
         self.gfree = []           # idle worker greenlets (gfput/gfget)
         self.rand = rand.Rand(seed)
         self.thread_ident = threading.get_ident()
+        self.thread_serial = thread_serial()
+        self.swgen = 0            # goroutine resumptions so far: tells a failed switch apart
         self.fatal_target = None  # greenlet a fatal error is thrown into
         self.dead = False         # the program has ended: blocking calls unwind
         self.vnow = 0             # virtual clock, ns since the synctest epoch
@@ -249,7 +287,8 @@ class Runtime:
     # -- goroutines ----------------------------------------------------------------------
     def newg(self, fn, args, kwargs, parent, gopc):
         self.goidgen += 1
-        gp = Goroutine(self, self.goidgen, fn, args, kwargs, parent, gopc)
+        gp = object.__new__(Goroutine)      # not Goroutine.__new__: _setup does it all
+        gp._setup(self, self.goidgen, fn, args, kwargs, parent, gopc)
         self.allgs[gp.goid] = gp
         return gp
 
@@ -265,10 +304,11 @@ class Runtime:
         the tail. A full local queue moves half of itself, and gp, to the global queue."""
         if next:
             old = self.runnext
+            if old is not None:
+                # the kicked G is queued first: if that fails, nothing changed
+                self.runqput(old, False)
             self.runnext = gp
-            if old is None:
-                return
-            gp = old
+            return
         if len(self.runq) < LOCAL_RUNQ_CAP:
             self.runq.append(gp)
             return
@@ -516,6 +556,18 @@ def throw(msg):
 
 # -- the runtime of this thread -------------------------------------------------------------
 _tls = threading.local()
+_thread_serials = itertools.count(1)
+
+
+def thread_serial():
+    """The calling thread's serial number, handed out the first time it asks and never reused
+    (a thread id can be: a thread that starts after another ended may get the same one, and the
+    dead thread's channels would pass the owner check)."""
+    try:
+        return _tls.serial
+    except AttributeError:
+        s = _tls.serial = next(_thread_serials)
+        return s
 
 
 def getrt():
@@ -633,7 +685,18 @@ def ready(gp):
     if gp.rt is not getrt():
         raise RuntimeError(f"chanemu: goroutine {gp.goid} belongs to another runtime "
                            "(another thread's, or another run() program)")
+    if not parked_by_park(gp):
+        # a G parked on channels is woken by its channel, which hands it a sudog: readied
+        # here it would run with its sudogs still queued
+        raise RuntimeError(f"chanemu: ready: goroutine {gp.goid} is not parked by park() "
+                           f"({gp.status}, {gp.wait_reason})")
     goready(gp)
+
+
+def parked_by_park(gp):
+    return (gp.atomicstatus == _Gwaiting and gp.waiting is None and not gp.nilwait and
+            gp.waitreason not in (waitReasonSelectNoCases, waitReasonSelect,
+                                  waitReasonChanReceive, waitReasonChanSend))
 
 
 def goready(gp):
@@ -642,8 +705,8 @@ def goready(gp):
     rt = gp.rt
     if gp.atomicstatus != _Gwaiting:
         throw("bad g->status in ready")
+    rt.runqput(gp, True)          # first: if it failed, gp would still be waiting, not lost
     gp.atomicstatus = _Grunnable
-    rt.runqput(gp, True)
     if rt.idle:
         rt.wake.set()      # readied from a signal handler while the runtime waits for a timer
     if rt.tracer is not None:
@@ -653,30 +716,101 @@ def goready(gp):
 def schedule(rt):
     """Switch from the current (no longer running) G to the next runnable one.
 
-    Returns when the current G is switched back to. Due timers run first (checkTimers). If
-    nothing can run, findrunnable waits for the next timer or delivers the deadlock.
+    Returns when the current G is switched back to by the runtime. Due timers run first
+    (checkTimers). If nothing can run, findrunnable waits for the next timer or delivers the
+    deadlock. A switch or throw into the G's greenlet from anywhere else is refused: it raises
+    in the intruder and the G stays parked (resume_parked).
     """
     me = rt.curg
-    if rt.safepoint_pending:
-        rt.run_safepoints()
-    if rt.timer_next != NO_TIMER:
-        now = rt.nanotime()
-        if rt.timer_next <= now:
-            rt.runtimers(now)
-    gp = rt.getnext()
-    if gp is None:
-        gp = findrunnable(rt, False)
+    try:
+        if rt.safepoint_pending:
+            rt.run_safepoints()
+        if rt.timer_next != NO_TIMER:
+            now = rt.nanotime()
+            if rt.timer_next <= now:
+                rt.runtimers(now)
+        gp = rt.getnext()
         if gp is None:
-            return        # a fatal error was delivered, and later we were readied
-    if gp is me:
-        # Readied while we looked for work (a timer of ours fired), or yielded with nothing
-        # else to run: no switch needed.
-        gp.atomicstatus = _Grunning
-        rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
-        if rt.tracer is not None:
-            rt.tracer("start", gp, None)
-        return
-    execute(rt, gp)
+            # None: a fatal error was delivered, and later we were readied
+            gp = findrunnable(rt, False)
+        if gp is me:
+            # Readied while we looked for work (a timer of ours fired): no switch needed.
+            gp.atomicstatus = _Grunning
+            rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
+            if rt.tracer is not None:
+                rt.tracer("start", gp, None)
+        elif gp is not None:
+            execute(rt, gp)
+    except BaseException as e:
+        rt.swgen += 1
+        if rt.dead or rt.curg is me:
+            raise       # thrown by the runtime (fatal error, teardown), or raised while hosting
+        return resume_parked(rt, me, e)
+    rt.swgen += 1
+    if rt.curg is not me or me.atomicstatus != _Grunning:
+        resume_parked(rt, me, None)
+
+
+def resume_parked(rt, me, exc):
+    """Something other than the runtime switched (or, with exc, threw) into the greenlet of
+    parked (or runnable) goroutine me. Refuse it (refuse_intruder) and wait, still parked and
+    on every queue it was on, until the runtime resumes me."""
+    while True:
+        try:
+            refuse_intruder(rt, exc, me.goid)
+        except _Intrusion as e:
+            raise e.args[0] from None
+        except BaseException as e:
+            rt.swgen += 1
+            if rt.dead or rt.curg is me:
+                raise
+            exc = e
+            continue
+        rt.swgen += 1
+        if rt.curg is me and me.atomicstatus == _Grunning:
+            return
+        exc = None
+
+
+def await_reuse(rt):
+    """An idle worker greenlet (on the free list) was switched back to. The runtime does that
+    only to run a new goroutine on it: rt.curg, bound to this greenlet by execute. Anything
+    else is an intruder: refuse it and wait again."""
+    exc = None
+    rt.swgen += 1
+    while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
+               rt.curg.gr is greenlet.getcurrent()):
+        try:
+            refuse_intruder(rt, exc, 0)
+        except _Intrusion as e:
+            raise e.args[0] from None
+        except BaseException as e:
+            rt.swgen += 1
+            if rt.dead:
+                raise
+            exc = e
+            continue
+        rt.swgen += 1
+        exc = None
+
+
+class _Intrusion(Exception):
+    """refuse_intruder found no greenlet to refuse: carries the error to raise here."""
+
+
+def refuse_intruder(rt, exc, goid):
+    """Raise a RuntimeError in the greenlet the calling thread's program is running: the
+    intruder, or the goroutine that switched into it. Returns (or raises) when this greenlet
+    is switched (or thrown) into again."""
+    trt = getrt()
+    target = trt.curg.gr if trt.curg is not None else None
+    who = f"goroutine {goid}'s greenlet" if goid else "an idle goroutine greenlet"
+    err = RuntimeError(f"chanemu: switch into {who} from outside the runtime; only the "
+                       "scheduler resumes a goroutine")
+    err.__context__ = exc
+    if target is None or target.dead or target is greenlet.getcurrent():
+        raise _Intrusion(err)
+    greenlet.greenlet.throw(target, RuntimeError, err)
 
 
 def execute(rt, gp):
@@ -686,19 +820,48 @@ def execute(rt, gp):
     fresh ones are started from g0, whose stack stays shallow (as Go starts goroutines from the
     scheduler's g0 stack); otherwise a chain of goroutines, each started by the previous one's
     park, would run out of recursion depth.
+
+    If the switch itself fails (greenlet cannot save the stack: MemoryError), nothing ran: gp
+    goes back to runnext, the caller is the running G again, and the error is raised in it.
     """
+    me = rt.curg
+    fresh = gp.gr is None
+    gr = gp.gr
+    if fresh:
+        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
+        try:
+            gr = gfget(rt)
+            first = gr if (gr or gr.dead) else getg0(rt)
+        except BaseException:
+            rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
+            raise
+        gp.gr = gr
+        gr = first
     gp.atomicstatus = _Grunning
     rt.curg = gp
     rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
-    if rt.tracer is not None:
-        rt.tracer("start", gp, None)
-    gr = gp.gr
-    if gr is None:
-        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
-        gr = gp.gr = gfget(rt)
-        if not gr and not gr.dead:          # not started yet
-            gr = getg0(rt)
-    gr.switch(rt)
+    gen = rt.swgen
+    try:
+        if rt.tracer is not None:
+            rt.tracer("start", gp, None)
+        greenlet.greenlet.switch(gr, rt)
+    except BaseException:
+        if rt.swgen == gen and rt.curg is gp:
+            unexecute(rt, gp, me, fresh)
+        raise
+
+
+def unexecute(rt, gp, me, fresh):
+    """execute's switch to gp never happened: gp is runnable again (next), with no worker if it
+    had none, and me is the current G again."""
+    if fresh:
+        started = gp.gr or gp.gr.dead
+        if started and len(rt.gfree) < GFREE_CAP:
+            rt.gfree.append(gp.gr)
+        gp.gr = None
+    gp.atomicstatus = _Grunnable
+    rt.curg = me
+    rt.runqput(gp, True)
 
 
 def getg0(rt):
@@ -713,8 +876,10 @@ def _g0_loop(rt):
     here and g0 switches to rt.curg. (A worker ending into another worker's greenlet instead
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     try:
-        while True:
+        while rt.curg is not None and rt.curg.gr is not None:
             rt.curg.gr.switch(rt.curg)
+            rt.swgen += 1
+        # no goroutine to hand over to (a worker ended during teardown): end, into the caller
     except greenlet.GreenletExit:
         return None
 
@@ -826,6 +991,7 @@ def _worker(gp):
 
     Switched to with the G to run, when new or when taken from the free list.
     """
+    gp.rt.swgen += 1
     try:
         while gp is not None:
             rt = gp.rt
@@ -864,6 +1030,7 @@ def crash(rt, gp, exc):
     gp.startfn = gp.args = gp.kwargs = None
     gfput_current(rt)
     raise_fatal(rt, exc)
+    await_reuse(rt)
     return rt.curg
 
 
@@ -889,6 +1056,7 @@ def goexit0(rt, gp):
         nxt = findrunnable(rt, True)
         if nxt is None:
             # This worker went on the free list and a new goroutine reuses it: rt.curg.
+            await_reuse(rt)
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
@@ -906,7 +1074,8 @@ def goexit0(rt, gp):
         me.parent = getg0(rt)
         return None
     rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
-    nxt.gr.switch()
+    greenlet.greenlet.switch(nxt.gr)
+    await_reuse(rt)
     return rt.curg
 
 
@@ -1045,6 +1214,7 @@ class _MainExit:
 
 def _main_body(g1):
     rt = g1.rt
+    rt.swgen += 1
     try:
         return g1.startfn(*g1.args, **g1.kwargs)
     except greenlet.GreenletExit as e:

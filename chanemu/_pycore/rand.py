@@ -13,7 +13,7 @@ class Rand:
     def __init__(self, seed=None):
         if seed is None:
             seed = int.from_bytes(os.urandom(8), "little")
-        if not isinstance(seed, int):
+        if isinstance(seed, bool) or not isinstance(seed, int):     # as the C twin
             raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
         self.state = seed & _M64
 

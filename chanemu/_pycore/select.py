@@ -18,7 +18,33 @@ from .proc import (getrt, gopark, throw, unpark, park_forever, check_current, ch
                    waitReasonSelect, waitReasonSelectNoCases)
 
 
-class SendCase:
+class _Case:
+    """What the C twin's scase gives both kinds of case: made once, final, and a bare
+    __new__ holds no channel (select refuses it)."""
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        cas = object.__new__(cls)
+        for name in cls.__slots__:
+            setattr(cas, name, None)
+        return cas
+
+    def __init_subclass__(cls, **kwargs):
+        if cls.__module__ != __name__:
+            raise TypeError(f"type '{cls.__mro__[1].__name__}' is not an acceptable base type")
+        super().__init_subclass__(**kwargs)
+
+    def __reduce_ex__(self, protocol):
+        # its channel cannot be copied either: make another case with recv(c) or send(c, v)
+        raise TypeError(f"cannot pickle or copy '{type(self).__name__}' object")
+
+    def _unset(self):
+        # a select parked on this case reads its channel again when it wakes
+        if self.c is not None:
+            raise TypeError("select case __init__ called twice: a case is made once")
+
+
+class SendCase(_Case):
     """``case c <- v``: built by ``send(c, v)``; may be reused across selects."""
     __slots__ = ("c", "elem")
 
@@ -29,6 +55,7 @@ class SendCase:
                 raise TypeError(f"send: expected a Chan, got {type(c).__name__}")
         if c.buf is ZEROBUF:
             check_elem(c, v)
+        self._unset()
         self.c = c
         self.elem = v
 
@@ -36,15 +63,17 @@ class SendCase:
         return f"send({self.c!r}, {self.elem!r})"
 
 
-class RecvCase:
+class RecvCase(_Case):
     """``case v, ok := <-c``: built by ``recv(c)``; may be reused across selects."""
     __slots__ = ("c",)
+    elem = None         # as the C twin's: a receive case carries no value
 
     def __init__(self, c):
         if not isinstance(c, Chan):
             c = _chandir.for_recv(c)
             if not isinstance(c, Chan):
                 raise TypeError(f"recv: expected a Chan, got {type(c).__name__}")
+        self._unset()
         self.c = c
 
     def __repr__(self):
@@ -59,7 +88,7 @@ def select(*cases, default=False):
     uniformly random (the runtime's seeded generator).
     """
     for cas in cases:
-        if type(cas) is not SendCase and type(cas) is not RecvCase:
+        if type(cas) is not SendCase and type(cas) is not RecvCase or cas.c is None:
             raise TypeError(f"select: cases must be made by recv(c) or send(c, v), "
                             f"not {type(cas).__name__}")
     n = len(cases)

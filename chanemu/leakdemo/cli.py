@@ -87,9 +87,23 @@ def run_cli(args, error):
     if args.view:
         from chanemu import liveview
         args.pprof = liveview.cli_address(args.pprof)
+    if args.pprof is not None and not _pprof_address_ok(args.pprof):
+        return 2
     return main(heartbeats=args.heartbeats, every=every, variant=args.variant, clock=args.clock,
                 duration=duration, brief=args.brief, pprof=args.pprof, plot=args.plot,
                 timeline_out=args.timeline_out)
+
+
+def _pprof_address_ok(addr):
+    """--pprof ADDR: say in one line, before the program runs, why it cannot be served there."""
+    from chanemu import pprof
+    try:
+        pprof.check_address(addr)
+    except (ValueError, OSError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        print(f"chanemu leak-demo: --pprof {addr}: cannot serve there: {why}", file=sys.stderr)
+        return False
+    return True
 
 
 def main(heartbeats=None, every=TICK, out=None, *, variant="leak", clock="real", duration=None,

@@ -1,0 +1,340 @@
+"""Hostile but legal Python against the core's objects (issue 11): constructors called in any
+order, objects reused, greenlets switched into from outside the runtime, switch failures.
+
+Each scenario that used to crash the interpreter runs in a fresh one (a crash fails that test,
+not the run) and prints what it saw; both twins must print the same.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import greenlet
+import pytest
+
+from conftest import wait_parked
+
+PRELUDE = """
+import gc, greenlet, operator, sys, threading
+import chanemu
+from chanemu import Chan, go, select, send, recv, Goroutine
+from chanemu.runtime import gosched
+
+def outcome(f, *args, **kwargs):
+    try:
+        r = f(*args, **kwargs)
+    except BaseException as e:
+        return type(e).__name__
+    return r
+
+def parked(g):
+    for _ in range(10000):
+        if g.status == "waiting":
+            return
+        gosched()
+    raise AssertionError("never parked")
+
+def parked_receiver():
+    # a goroutine parked in c.recv(); grs gets its greenlet, got what it receives
+    c = Chan()
+    grs, got = [], []
+    def receiver():
+        grs.append(greenlet.getcurrent())
+        got.append(c.recv())
+    g = go(receiver)
+    parked(g)
+    return c, grs, got, g
+"""
+
+
+def scenario(impl, code):
+    """Run PRELUDE + code in a fresh interpreter on the given twin; its stdout lines."""
+    env = dict(os.environ, CHANEMU_IMPL=impl)
+    src = PRELUDE + textwrap.dedent(code) + "\nchanemu.runtime.check_invariants()\n"
+    p = subprocess.run([sys.executable, "-c", src], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr[-3000:]}"
+    return p.stdout.split()
+
+
+# -- constructors: once, in any order ------------------------------------------------------------
+def test_chan_second_init_keeps_buffered_value(impl_name):
+    out = scenario(impl_name, """
+        c = Chan(1)
+        c.send("v")
+        print(outcome(c.__init__, 4000000), c.cap, len(c), c.recv())
+        print(outcome(c.__init__), outcome(Chan.__init__, chanemu.nilchan, 3))
+    """)
+    assert out == ["TypeError", "1", "1", "v", "TypeError", "TypeError"]
+
+
+def test_chan_second_init_keeps_parked_receiver(impl_name):
+    out = scenario(impl_name, """
+        c = Chan()
+        got = []
+        g = go(lambda: got.append(c.recv_ok()))
+        parked(g)
+        print(outcome(c.__init__, 1))
+        c.close()
+        gosched()
+        print(got, g.status)
+    """)
+    assert out == ["TypeError", "[(None,", "False)]", "dead"]
+
+
+def test_chan_new_alone_is_a_working_channel(impl_name):
+    out = scenario(impl_name, """
+        c = Chan.__new__(Chan)
+        print(c.cap, len(c), c.try_recv(), c.try_send(1))
+        go(c.send, 5)
+        print(c.recv())
+        d = Chan.__new__(Chan)
+        d.__init__(2)                 # the first __init__ still sizes it
+        print(d.cap, outcome(d.__init__, 3))
+    """)
+    assert out == ["0", "0", "None", "False", "5", "2", "TypeError"]
+
+
+def test_chan_size_of_a_lying_int(impl_name):
+    out = scenario(impl_name, """
+        class Liar(int):
+            def __lt__(self, o): return False
+            def __gt__(self, o): return False
+            def __le__(self, o): return True
+            def __ge__(self, o): return True
+            def __eq__(self, o): return True
+            __hash__ = int.__hash__
+        print(outcome(Chan, Liar(-1)), outcome(Chan, Liar(1 << 60)), Chan(Liar(3)).cap)
+        class Idx:
+            def __index__(self): return 2
+        print(outcome(Chan, Idx()), outcome(Chan, 1.5), outcome(Chan, True))
+    """)
+    assert out == ["Panic", "Panic", "3", "TypeError", "TypeError", "TypeError"]
+
+
+def test_final_types_refuse_subclasses(impl_name):
+    out = scenario(impl_name, """
+        for base in (Chan, send, recv, Goroutine):
+            try:
+                type("X", (base,), {})
+                print("subclassed")
+            except TypeError:
+                print("TypeError")
+    """)
+    assert out == ["TypeError"] * 4
+
+
+def test_select_case_reinit_while_parked(impl_name):
+    out = scenario(impl_name, """
+        a, b, x = Chan(), Chan(), Chan()
+        ca = recv(a)
+        got = []
+        g = go(lambda: got.append(select(ca, recv(b))))
+        parked(g)
+        print(outcome(ca.__init__, x), outcome(send(a, 1).__init__, x, 2))
+        a.send(7)
+        gosched()
+        print(got, len(a.hchan.recvq), len(b.hchan.recvq))
+        a2 = Chan(1)
+        print(outcome(a2.send, 3), outcome(a2.recv))
+    """)
+    assert out == ["TypeError", "TypeError", "[(0,", "7,", "True)]", "0", "0", "None", "3"]
+
+
+def test_select_case_new_alone(impl_name):
+    out = scenario(impl_name, """
+        a, b = Chan(1), Chan(1)
+        r = recv.__new__(recv)
+        s = send.__new__(send)
+        print(outcome(select, r, recv(b)), outcome(select, s, recv(b), default=True),
+              outcome(select, r, default=True), outcome(repr, r) != "", r.c, s.elem)
+        r.__init__(a)                    # the first __init__ still makes it
+        a.send(1)
+        print(select(r, recv(b)), outcome(r.__init__, b))
+    """)
+    assert out == ["TypeError", "TypeError", "TypeError", "True", "None", "None",
+                   "(0,", "1,", "True)", "TypeError"]
+
+
+def test_goroutine_and_runtime_constructors(impl_name):
+    out = scenario(impl_name, """
+        print(outcome(Goroutine), outcome(Goroutine, 1, 2))
+        g = Goroutine.__new__(Goroutine)
+        print(g.status, g.wait_reason, g.waiting_on, g.frame, g.runtime, g.start_args)
+        print(outcome(chanemu._impl.ready, g))
+        rt = chanemu._impl.current_runtime()
+        print(outcome(rt.__init__), outcome(rt.__init__, 1, "virtual"), rt.num_goroutine())
+        bare = type(rt).__new__(type(rt))
+        print(bare.num_goroutine(), bare.goroutines(), outcome(bare.check_invariants))
+        it = iter(Chan())
+        print(outcome(type(it), None) if chanemu.IMPL == "c" else "TypeError")
+    """)
+    assert out == ["TypeError", "TypeError", "idle", "None", "()", "None", "None", "((),",
+                   "{})", "RuntimeError", "TypeError", "TypeError", "1", "0", "[]", "None",
+                   "TypeError"]
+
+
+# -- greenlets switched into from outside the runtime -----------------------------------------
+INTRUDE = """
+c, grs, got, g = parked_receiver()
+"""
+
+
+def test_switch_into_parked_goroutine_is_refused(impl_name):
+    out = scenario(impl_name, INTRUDE + textwrap.dedent("""
+        print(outcome(grs[0].switch), outcome(grs[0].switch, 1, 2))
+        print(outcome(grs[0].throw, ValueError), outcome(grs[0].throw, greenlet.GreenletExit))
+        print(g.status, g.wait_reason, len(c.hchan.recvq), got)
+        chanemu.runtime.check_invariants()
+        c.send(7)
+        gosched()
+        print(got, g.status, len(c.hchan.recvq))
+    """))
+    assert out == ["RuntimeError", "RuntimeError", "RuntimeError", "RuntimeError",
+                   "waiting", "chan", "receive", "1", "[]", "[7]", "dead", "0"]
+
+
+def test_switch_from_another_goroutine_raises_there(impl_name):
+    out = scenario(impl_name, INTRUDE + textwrap.dedent("""
+        seen = []
+        def intruder():
+            seen.append(outcome(grs[0].switch))
+            seen.append(outcome(grs[0].throw, KeyError))
+        h = go(intruder)
+        gosched()
+        print(seen, h.status, g.status)
+        c.send(1)
+        gosched()
+        print(got)
+    """))
+    assert out == ["['RuntimeError',", "'RuntimeError']", "dead", "waiting", "[1]"]
+
+
+def test_child_greenlet_ending_into_parked_goroutine(impl_name):
+    """A greenlet made by a goroutine has it as parent: its end switches into the goroutine."""
+    out = scenario(impl_name, """
+        c = Chan()
+        kids, got = [], []
+        def receiver():
+            kids.append(greenlet.greenlet(lambda: "done"))
+            got.append(c.recv())
+        g = go(receiver)
+        parked(g)
+        print(outcome(kids[0].switch), kids[0].dead, g.status)
+        c.send(2)
+        gosched()
+        print(got)
+    """)
+    assert out == ["RuntimeError", "True", "waiting", "[2]"]
+
+
+def test_switch_into_idle_worker_is_refused(impl_name):
+    out = scenario(impl_name, """
+        grs = []
+        g = go(lambda: grs.append(greenlet.getcurrent()))
+        gosched()
+        print(g.status, outcome(grs[0].switch), outcome(grs[0].throw, ValueError))
+        c = Chan()
+        h = go(c.send, 9)
+        print(c.recv(), h.status if h.status == "dead" else (gosched(), h.status)[1])
+    """)
+    assert out == ["dead", "RuntimeError", "RuntimeError", "9", "dead"]
+
+
+def test_switch_into_run_program_goroutine(impl_name):
+    out = scenario(impl_name, """
+        def main():
+            c, grs, got, g = parked_receiver()
+            r = [outcome(grs[0].switch), outcome(grs[0].throw, ValueError)]
+            c.send("x")
+            gosched()
+            return r + got
+        print(chanemu.run(main))
+    """)
+    assert out == ["['RuntimeError',", "'RuntimeError',", "'x']"]
+
+
+# -- switch and wake paths are transactional --------------------------------------------------
+def test_failed_switch_loses_nothing(ce):
+    """If execute fails before its switch lands (here: the tracer raises at "start"; greenlet
+    failing to save the stack takes the same path), the target is runnable again, the parking
+    goroutine is the running one, and its operation is undone."""
+    rt = ce._impl.current_runtime()
+    c = ce.Chan()
+    got = []
+    g = ce.go(lambda: got.append(c.recv()))
+    events = []
+
+    def tracer(kind, gp, arg):
+        events.append(kind)
+        if kind == "start":
+            raise MemoryError("switch failed")
+    rt.tracer = tracer
+    try:
+        with pytest.raises(MemoryError):
+            c.send(1)
+    finally:
+        rt.tracer = None
+    assert events == ["block", "start"]
+    assert g.status == "runnable"
+    assert len(c.hchan.sendq) == 0 and len(c.hchan.recvq) == 0
+    assert ce.runtime.current().status == "running"
+    ce.runtime.check_invariants()
+    wait_parked(ce, g, "chan receive")
+    c.send(2)
+    ce.runtime.gosched()
+    assert got == [2] and g.status == "dead"
+
+
+def test_channels_of_a_dead_thread_stay_foreign(ce):
+    """Thread identity is a serial never reused: a channel made by a thread that ended is
+    another thread's for every thread started after it."""
+    import threading
+    made = []
+    for _ in range(20):
+        t = threading.Thread(target=lambda: made.append(ce.Chan(1)))
+        t.start()
+        t.join()
+    errors = []
+
+    def use():
+        for c in made:
+            try:
+                c.try_send(1)
+            except RuntimeError as e:
+                errors.append(str(e))
+    t = threading.Thread(target=use)
+    t.start()
+    t.join()
+    assert len(errors) == len(made)
+    assert all("belongs to one thread's program" in e for e in errors)
+    assert len({c.owner for c in made}) == len(made)
+
+
+def test_ready_refuses_goroutines_parked_on_channels(impl_name):
+    """ready(g) is for goroutines parked by park(): one parked on a channel (or in a select, or
+    on the nil channel) is woken by its channel, which hands it its sudog."""
+    out = scenario(impl_name, INTRUDE + textwrap.dedent("""
+        a, b = Chan(), Chan()
+        s = go(select, recv(a), recv(b))
+        n = go(chanemu.nilchan.recv)
+        parked(s)
+        parked(n)
+        ready = chanemu._impl.ready
+        print(outcome(ready, g), outcome(ready, s), outcome(ready, n), g.status, s.status)
+        print(len(c.hchan.recvq), len(a.hchan.recvq), len(b.hchan.recvq))
+        import chanemu.sync
+        wg = chanemu.sync.WaitGroup()
+        wg.add(1)
+        w = go(wg.wait)
+        parked(w)
+        wg.done()
+        gosched()
+        print(w.status)
+        c.send(1)
+        a.send(2)
+        gosched()
+        print(got, s.status)
+    """))
+    assert out == ["RuntimeError", "RuntimeError", "RuntimeError", "waiting", "waiting",
+                   "1", "1", "1", "dead", "[1]", "dead"]
