@@ -400,21 +400,29 @@ class _ThreadEnd:
             pass     # a thread's end has nobody to report to
 
 
+# One holder per twin: each twin has its own default runtime per thread (the test suite runs
+# both in one process), and a new holder replacing another twin's would end that twin's runtime.
 _thread_end = threading.local()
-_main_thread_end = []
+_main_thread_end = {}
+_atexit_registered = []
 
 
 def _end_main_thread():
-    """At interpreter exit the main thread's default runtime ends before the interpreter frees
-    its goroutines' greenlets (which would unwind them)."""
+    """At interpreter exit the main thread's default runtimes end before the interpreter frees
+    their goroutines' greenlets (which would unwind them)."""
     while _main_thread_end:
-        _main_thread_end.pop().finish()
+        _main_thread_end.popitem()[1].finish()
 
 
 def default_runtime_made(rt):
     """A thread made its default runtime: end it when the thread ends."""
-    holder = _thread_end.holder = _ThreadEnd(rt)
+    twin = type(rt).__module__
+    holders = getattr(_thread_end, "holders", None)
+    if holders is None:
+        holders = _thread_end.holders = {}
+    holder = holders[twin] = _ThreadEnd(rt)
     if threading.get_ident() == threading.main_thread().ident:
-        if not _main_thread_end:
+        if not _atexit_registered:
             atexit.register(_end_main_thread)
-        _main_thread_end[:] = [holder]
+            _atexit_registered.append(True)
+        _main_thread_end[twin] = holder

@@ -859,7 +859,7 @@ cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
     while True:
         try:
             refuse_intruder(rt, exc, me.goid)
-        except Intrusion as e:
+        except _Intrusion as e:
             raise e.args[0] from None
         except BaseException as e:
             rt.swgen += 1
@@ -883,7 +883,7 @@ cdef int await_reuse(Runtime rt) except -1:
                is_current_greenlet(rt.curg.gr)):
         try:
             refuse_intruder(rt, exc, 0)
-        except Intrusion as e:
+        except _Intrusion as e:
             raise e.args[0] from None
         except BaseException as e:
             rt.swgen += 1
@@ -896,7 +896,7 @@ cdef int await_reuse(Runtime rt) except -1:
     return 0
 
 
-class Intrusion(Exception):
+class _Intrusion(Exception):
     """refuse_intruder found no greenlet to refuse: carries the error to raise here."""
 
 
@@ -911,7 +911,7 @@ cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
                        "scheduler resumes a goroutine")
     err.__context__ = exc
     if target is None or target.dead or is_current_greenlet(target):
-        raise Intrusion(err)
+        raise _Intrusion(err)
     PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>RuntimeError, <PyObject*>err, NULL)
     return 0
 

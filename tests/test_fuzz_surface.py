@@ -1,4 +1,4 @@
-"""A fuzzer of the object surface (issue 11): random calls on everything a program can reach.
+"""A fuzzer of the object surface: random calls on everything a program can reach.
 
 Hypothesis draws a list of operations; each picks an object from a pool (channels of every kind,
 select cases, goroutine handles, the runtime, hchan/waitq/sudog views, timers, contexts, sync

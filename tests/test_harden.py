@@ -1,4 +1,4 @@
-"""Hostile but legal Python against the core's objects (issue 11): constructors called in any
+"""Hostile but legal Python against the core's objects: constructors called in any
 order, objects reused, greenlets switched into from outside the runtime, switch failures.
 
 Each scenario that used to crash the interpreter runs in a fresh one (a crash fails that test,
