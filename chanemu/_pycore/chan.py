@@ -129,8 +129,15 @@ class Chan:
     __slots__ = ("qcount", "dataqsiz", "buf", "closed", "elemtype", "zero", "sendx", "recvx",
                  "recvq", "sendq", "isnil", "serial", "timer", "owner", "__weakref__")
 
-    def __init__(self, size=0, elemtype=None):
-        makechan(self, elemtype, size)
+    def __new__(cls, size=0, elemtype=None):
+        # The checks come before the object exists, as Go's makechan checks before it
+        # allocates the hchan: a bad make must leave no half-built channel behind. Checked in
+        # __init__, the failed object would live on in the exception's frames (self, c), for
+        # every heap scan (the live view, pprof) to find with its slots unset.
+        size, zero = makechan_check(elemtype, size)
+        c = object.__new__(cls)
+        makechan(c, elemtype, size, zero)
+        return c
 
     # -- Go operations ---------------------------------------------------------------------
     def send(self, v):
@@ -259,16 +266,22 @@ def trace_chan(op, c, ok):
         rt.tracer("chan", rt.curg, (op, c, ok))
 
 
-def makechan(c, elemtype, size):
+def makechan_check(elemtype, size):
+    """(size as a plain int, the element type's zero value), or the exception of a bad make."""
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"Chan size must be an int, not {type(size).__name__}")
     size = operator.index(size)     # an int subclass (IntEnum) becomes a plain int
     if size < 0 or size_out_of_range(elemtype, size):
         raise Panic(_errors.E_MAKECHAN_SIZE)
+    return size, zero_value(elemtype)
+
+
+def makechan(c, elemtype, size, zero):
+    """Fill a new hchan; size and zero come from makechan_check."""
     c.qcount = 0
     c.dataqsiz = size
     c.elemtype = elemtype
-    c.zero = zero_value(elemtype)
+    c.zero = zero
     c.buf = ZEROBUF if elemtype is Empty else [c.zero] * size
     c.closed = 0
     c.sendx = 0
@@ -656,7 +669,6 @@ class _NilChan(Chan):
     __slots__ = ()
 
     def __init__(self):
-        makechan(self, None, 0)
         self.isnil = True
         self.serial = 0
 
