@@ -417,6 +417,35 @@ def test_makechan_lying_int_subclass_uses_its_value(ce):
     assert c.cap == 3 and type(c.hchan.dataqsiz) is int
 
 
+def _chans_in_frames(exc, chan_type):
+    """The channels the frames of exc's traceback hold in their locals."""
+    import traceback
+    return [v for frame, _ in traceback.walk_tb(exc.__traceback__)
+            for v in frame.f_locals.values() if isinstance(v, chan_type)]
+
+
+class _NoZero:
+    """An element type whose zero value cannot be made."""
+
+    def __init__(self):
+        raise ZeroDivisionError("no zero value")
+
+
+@pytest.mark.parametrize("args, exc", [((-1,), "Panic"), (("3",), TypeError),
+                                       ((1, 42), TypeError), ((1, _NoZero), ZeroDivisionError)])
+def test_failed_make_leaves_no_channel_behind(ce, args, exc):
+    """A bad make leaves no half-built channel: the exception, kept (pytest's ExceptionInfo,
+    sys.last_exc in a REPL), holds at most the whole unbuffered channel Chan.__new__ made, which
+    a heap scan (pprof, the live view) reads like any other."""
+    from chanemu import _views
+    with pytest.raises(ce.Panic if exc == "Panic" else exc) as ei:
+        ce.Chan(*args)
+    for c in _chans_in_frames(ei.value, ce._impl.Chan):
+        h = c.hchan
+        assert (h.qcount, h.dataqsiz, h.closed, len(h.recvq), len(h.sendq)) == (0, 0, 0, 0, 0)
+        assert _views.chan_id(c) and repr(c)
+
+
 # -- once_func / once_value / once_values with runtime.goexit ----------------------------------------
 @pytest.mark.parametrize("kind", ["once_func", "once_value", "once_values"])
 def test_once_with_goexit_panics_with_nil_every_call(ce, kind):

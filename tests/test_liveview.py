@@ -66,6 +66,25 @@ def test_picture_fields_and_queues(ce):
     assert serve(ce, client, setup)
 
 
+def test_picture_with_a_failed_make_kept_alive(ce):
+    """A failed make whose exception is kept (here in the program's own variable; in a REPL,
+    sys.last_exc) leaves nothing in the heap that breaks the picture."""
+    def setup():
+        try:
+            ce.Chan(-1)
+        except ce.Panic as e:
+            kept = e                    # its traceback keeps the frames of the failed make
+        return kept, ce.Chan(2)
+
+    def client(prog):
+        _, c = prog.env
+        st = prog.state()
+        assert "error" not in st and st["impl"] == ce.IMPL
+        assert prog.chan(st, c)["dataqsiz"] == 2
+        return True
+    assert serve(ce, client, setup)
+
+
 def test_long_queue_and_ring_both_ends(ce):
     """A queue of 50 is its first and last QUEUE_ENDS sudogs and its length; a large ring
     keeps the slots from recvx on and those before sendx."""
