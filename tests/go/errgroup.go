@@ -23,9 +23,9 @@ type group struct {
 	cancel context.CancelCauseFunc
 }
 
-func withContext(ctx context.Context) (*group, context.Context) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	return &group{cancel: cancel}, ctx
+func withContext(parent context.Context) (*group, context.Context) {
+	derived, cancel := context.WithCancelCause(parent)
+	return &group{cancel: cancel}, derived
 }
 
 func (g *group) setLimit(n int) { g.sem = make(chan struct{}, n) }
