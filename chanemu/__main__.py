@@ -1,6 +1,6 @@
 """The ``chanemu`` command line (also ``python -m chanemu``).
 
-    python -m chanemu run [--clock real|virtual] [--seed N] [--pprof ADDR] [--trace FILE]
+    python -m chanemu run [--clock real|virtual] [--seed N] [--pprof ADDR] [--view] [--trace FILE]
                           FILE [ARGS...]
     python -m chanemu leak-demo [--fixed | --fixed-ctx] [--clock real|virtual]
                                 [--duration D | --heartbeats N] [--every-ms MS | --no-wait]
@@ -102,6 +102,9 @@ def _add_run(sub):
     run.add_argument("--pprof", metavar="ADDR",
                      help="serve chanemu.pprof's debug endpoints on ADDR (e.g. "
                           "127.0.0.1:6060) while the program runs")
+    run.add_argument("--view", action="store_true",
+                     help="serve the live view of every channel (/debug/chanemu/, pause and step "
+                          "from the browser) on --pprof ADDR, default 127.0.0.1:6060")
     run.add_argument("--trace", metavar="FILE",
                      help="record the program to a Chrome/Perfetto trace file (chanemu.trace)")
     run.add_argument("file", metavar="FILE", help="the program: a Python file with a main()")
@@ -114,6 +117,9 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "run":
         from . import _gorun
+        if args.view:
+            from . import liveview
+            args.pprof = liveview.cli_address(args.pprof, file=sys.stderr)
         opts = _gorun.CliOptions(clock=args.clock, seed=args.seed, pprof=args.pprof,
                                  trace=args.trace)
         return _gorun.run_file(args.file, args.args, opts)

@@ -684,6 +684,51 @@ cdef inline int send(Chan c, sudog* sg, object ep) except -1:
     return 0
 
 
+cdef int closechan(Chan c) except -1:
+    cdef sudog* sg
+    cdef Goroutine gp
+    if c.isnil:
+        raise Panic(E_CLOSE_NIL)
+    chancheck(c)
+    if c.closed != 0:
+        raise Panic(E_CLOSE_CLOSED)
+    c.closed = 1
+    glist = []
+    dropped = []
+
+    # closechan: wake every parked receiver; each gets the zero value, not received
+    while True:
+        sg = dequeue(&c.recvq)
+        if sg == NULL:
+            break
+        Py_CLEAR(sg.elem)       # the receiver gets the zero value
+        gp = <Goroutine>sg.g
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # closechan: wake every parked sender; each raises the send-on-closed panic
+    while True:
+        sg = dequeue(&c.sendq)
+        if sg == NULL:
+            break
+        if sg.elem != NULL:
+            # The sender's value is dropped, but only once the channel is consistent again:
+            # its __del__ could run arbitrary code.
+            dropped.append(steal(sg.elem))
+            sg.elem = NULL
+        gp = <Goroutine>sg.g
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # closechan's last step: make every woken G runnable (glist pops last in, first out).
+    while glist:
+        goready(glist.pop())
+    debug_check(c)
+    return 0
+
+
 cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     """chanrecv: receive on c and return the value; *received is False when the value is the
     zero value of a closed channel. A non-blocking call that finds nothing sets *selected False."""
@@ -828,51 +873,6 @@ cdef inline object recv(Chan c, sudog* sg):
     goready(gp)
     debug_check(c)
     return v
-
-
-cdef int closechan(Chan c) except -1:
-    cdef sudog* sg
-    cdef Goroutine gp
-    if c.isnil:
-        raise Panic(E_CLOSE_NIL)
-    chancheck(c)
-    if c.closed != 0:
-        raise Panic(E_CLOSE_CLOSED)
-    c.closed = 1
-    glist = []
-    dropped = []
-
-    # closechan: wake every parked receiver; each gets the zero value, not received
-    while True:
-        sg = dequeue(&c.recvq)
-        if sg == NULL:
-            break
-        Py_CLEAR(sg.elem)       # the receiver gets the zero value
-        gp = <Goroutine>sg.g
-        gp.param = sg
-        sg.success = False
-        glist.append(gp)
-
-    # closechan: wake every parked sender; each raises the send-on-closed panic
-    while True:
-        sg = dequeue(&c.sendq)
-        if sg == NULL:
-            break
-        if sg.elem != NULL:
-            # The sender's value is dropped, but only once the channel is consistent again:
-            # its __del__ could run arbitrary code.
-            dropped.append(steal(sg.elem))
-            sg.elem = NULL
-        gp = <Goroutine>sg.g
-        gp.param = sg
-        sg.success = False
-        glist.append(gp)
-
-    # closechan's last step: make every woken G runnable (glist pops last in, first out).
-    while glist:
-        goready(glist.pop())
-    debug_check(c)
-    return 0
 
 
 cdef extern from *:

@@ -326,6 +326,24 @@ def test_trace_and_pprof(impl_name, tmp_path):
     assert "__main__.main" in " ".join(names)
 
 
+def test_view_serves_the_live_page(impl_name, tmp_path):
+    """--view serves the live view on --pprof's address and says where on stderr, so the
+    program's stdout stays its own."""
+    with socket.socket() as s:                 # a free port, let go just before the run
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prog = write(tmp_path, f"""
+        from urllib.request import urlopen
+
+        def main():
+            page = urlopen("http://127.0.0.1:{port}/debug/chanemu/", timeout=30).read().decode()
+            print("qcount" in page or "hchan" in page)
+    """)
+    rc, out, err = chanemu_run(impl_name, "--view", "--pprof", f"127.0.0.1:{port}", prog)
+    assert (rc, out) == (0, "True\n"), err
+    assert f"live view: open http://127.0.0.1:{port}/debug/chanemu/ in a browser" in err
+
+
 def test_bad_files(impl_name, tmp_path):
     rc, out, err = chanemu_run(impl_name, tmp_path / "missing.py")
     assert rc == 1 and "missing.py" in err

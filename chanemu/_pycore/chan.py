@@ -477,6 +477,48 @@ def send(c, sg, ep):
     goready(gp)
 
 
+def closechan(c):
+    if not isinstance(c, Chan):      # an unbound method called on something else
+        raise TypeError(f"expected a Chan, got {type(c).__name__}")
+    if c.isnil:
+        raise Panic(_errors.E_CLOSE_NIL)
+    chancheck(c)
+    if c.closed != 0:
+        raise Panic(_errors.E_CLOSE_CLOSED)
+    c.closed = 1
+    glist = []
+    dropped = []
+
+    # closechan: wake every parked receiver; each gets the zero value, not received
+    while True:
+        sg = c.recvq.dequeue()
+        if sg is None:
+            break
+        sg.elem = c.zero
+        gp = sg.g
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # closechan: wake every parked sender; each raises the send-on-closed panic
+    while True:
+        sg = c.sendq.dequeue()
+        if sg is None:
+            break
+        # The sender's value is dropped, but only once the channel is consistent again: its
+        # __del__ could run arbitrary code.
+        dropped.append(sg.elem)
+        sg.elem = None
+        gp = sg.g
+        gp.param = sg
+        sg.success = False
+        glist.append(gp)
+
+    # closechan's last step: make every woken G runnable (glist pops last in, first out).
+    while glist:
+        goready(glist.pop())
+
+
 def chanrecv(c, block):
     """chanrecv: receive on c, as (selected, value, received). A non-blocking call that finds
     nothing gives (False, zero, False); a closed, drained channel gives (True, zero, False);
@@ -598,48 +640,6 @@ def recv(c, sg):
     sg.success = True
     goready(gp)
     return v
-
-
-def closechan(c):
-    if not isinstance(c, Chan):      # an unbound method called on something else
-        raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    if c.isnil:
-        raise Panic(_errors.E_CLOSE_NIL)
-    chancheck(c)
-    if c.closed != 0:
-        raise Panic(_errors.E_CLOSE_CLOSED)
-    c.closed = 1
-    glist = []
-    dropped = []
-
-    # closechan: wake every parked receiver; each gets the zero value, not received
-    while True:
-        sg = c.recvq.dequeue()
-        if sg is None:
-            break
-        sg.elem = c.zero
-        gp = sg.g
-        gp.param = sg
-        sg.success = False
-        glist.append(gp)
-
-    # closechan: wake every parked sender; each raises the send-on-closed panic
-    while True:
-        sg = c.sendq.dequeue()
-        if sg is None:
-            break
-        # The sender's value is dropped, but only once the channel is consistent again: its
-        # __del__ could run arbitrary code.
-        dropped.append(sg.elem)
-        sg.elem = None
-        gp = sg.g
-        gp.param = sg
-        sg.success = False
-        glist.append(gp)
-
-    # closechan's last step: make every woken G runnable (glist pops last in, first out).
-    while glist:
-        goready(glist.pop())
 
 
 def check_hchan(c):

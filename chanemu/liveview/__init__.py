@@ -70,15 +70,16 @@ _NO_CACHE = [("Cache-Control", "no-store")]
 DEFAULT_ADDR = "127.0.0.1:6060"
 
 
-def cli_address(addr=None):
+def cli_address(addr=None, file=None):
     """``--view`` on the command line: the debug server's address (``--pprof``'s, or
-    127.0.0.1:6060), after saying where the page will be."""
+    127.0.0.1:6060), after saying where the page will be (on ``file``, stdout by default;
+    ``chanemu run`` says it on stderr, so the program's own output stays its own)."""
     from ..pprof import _parse_addr
     addr = addr or DEFAULT_ADDR
     host, port = _parse_addr(addr)
     host = f"[{host}]" if ":" in host else host
     print(f"live view: open http://{host}:{port}{PREFIX} in a browser while the program runs",
-          flush=True)
+          file=file, flush=True)
     return addr
 
 
