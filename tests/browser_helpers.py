@@ -36,7 +36,11 @@ def chrome():
         opts.add_argument(f)
     opts.add_argument(f"--user-data-dir={profile}")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    # The sanitizer runs (.ci/asan, .ci/ubsan) preload their runtime into this process; the
+    # browser and its driver are not ours to check, and die with it preloaded.
+    env = {k: v for k, v in os.environ.items()
+           if k != "LD_PRELOAD" and not k.endswith("SAN_OPTIONS")}
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER, env=env), options=opts)
     quit_ = drv.quit
 
     def quit_and_clean():
