@@ -1,7 +1,7 @@
 """Observers of a program's end: callbacks told which goroutines ``run()`` is about to discard.
 
-Each twin's teardown calls ``program_ended(rt)`` once, before it discards anything, while the
-goroutines still sit where the end found them. With no callback registered it costs one list
+The end of a program (``chanemu._lifecycle.end_program``) calls ``program_ended(rt)`` once,
+before it discards anything, while the goroutines still sit where the end found them. With no callback registered it costs one list
 test, so the core pays nothing for observers nobody uses. A callback gets ``(rt, snapshot)``
 (a ``chanemu._gsnap.Snapshot``, taken on the program's thread) and must not block or run
 goroutine code: the program has ended. Users: the pytest plugin (goroutines a test's programs
@@ -31,7 +31,7 @@ def remove(callback):
 
 
 def program_ended(rt):
-    """Called by the twins' teardown: hand the goroutines about to be discarded to the
+    """Called by end_program: hand the goroutines about to be discarded to the
     observers. An observer that fails is ignored: it must never stop a program's end."""
     if not _callbacks:
         return

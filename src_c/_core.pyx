@@ -21,7 +21,6 @@ from greenlet_capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_GetCurrent
                             PyGreenlet_Throw, PyGreenlet_Import,
                             PyGreenlet_STARTED)
 
-import operator
 import os
 import sys
 import threading

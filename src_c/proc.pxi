@@ -820,7 +820,7 @@ cdef inline int schedule(Runtime rt) except -1:
     except BaseException as e:
         rt.swgen += 1
         if rt.dead or rt.curg is me:
-            raise       # thrown by the runtime (fatal error, teardown), or raised while hosting
+            raise       # thrown by the runtime (fatal error, the program's end), or raised while hosting
         return resume_parked(rt, me, e)
     rt.swgen += 1
     if rt.curg is not me or me.atomicstatus != _Grunning:
@@ -1002,7 +1002,7 @@ def _g0_loop(*_):
         while rt.curg is not None and rt.curg.gr is not None:
             PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
             rt.swgen += 1
-        # no goroutine to hand over to (a worker ended during teardown): end, into the caller
+        # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except GreenletExit:
         return None
 

@@ -744,7 +744,7 @@ def schedule(rt):
     except BaseException as e:
         rt.swgen += 1
         if rt.dead or rt.curg is me:
-            raise       # thrown by the runtime (fatal error, teardown), or raised while hosting
+            raise       # thrown by the runtime (fatal error, the program's end), or raised while hosting
         return resume_parked(rt, me, e)
     rt.swgen += 1
     if rt.curg is not me or me.atomicstatus != _Grunning:
@@ -879,7 +879,7 @@ def _g0_loop(rt):
         while rt.curg is not None and rt.curg.gr is not None:
             rt.curg.gr.switch(rt.curg)
             rt.swgen += 1
-        # no goroutine to hand over to (a worker ended during teardown): end, into the caller
+        # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except greenlet.GreenletExit:
         return None
 
