@@ -66,7 +66,7 @@ def go_run(tmp, source, env_extra=None, timeout=300):
     with open(os.path.join(tmp, "main.go"), "w") as f:
         f.write(source)
     with open(os.path.join(tmp, "go.mod"), "w") as f:
-        f.write("module shapes\n\ngo 1.21\n")
+        f.write("module shapes\n\ngo 1.23\n")
     env = go_env()
     env.update(env_extra or {})
     exe = os.path.join(tmp, "shapes")

@@ -4,8 +4,6 @@
 // main blocked on a channel nobody sends on is a deadlock at once.
 // mode: deadlock
 
-// The tests' module says go 1.21, which would keep Go's pre-1.23 timers: ask for 1.23's.
-//go:debug asynctimerchan=0
 package main
 
 import (

@@ -2,6 +2,7 @@
 // preempted after 10 ms of running (Go's sysmon), so main's time.Sleep(20ms) returns: main then
 // tells the spinner to stop and prints what it counted.
 // mode: deterministic
+// preempt: on
 package main
 
 import (
