@@ -246,7 +246,7 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
         if mine:
             _safe(r, lambda: _child(peer, ["suite", peer, ",".join(mine)]
                                     + (["--quick"] if quick else []), units=len(mine)), mine)
-        if "W4" in w_items:
+        if "W4" in w_items and "W4" not in peers.FUNCS[peer]:
             r["W4"] = {"skipped": peers.NO_SELECT}
         if want_w5:
             n = (W5_N_THREADS_QUICK if quick else W5_N_THREADS) if peer == "threads" else w5n

@@ -15,6 +15,8 @@ workload table in bench/README.md says; none of them has a select, so W4 is skip
   trio     trio.open_memory_channel(cap), 0 for W2 and W5
   anyio    anyio.create_memory_object_stream(cap), 0 for W2 and W5 (asyncio backend)
   threads  queue.Queue(cap) between OS threads; Queue(1) for W2 and W5; W5 with 10,000 threads
+  runloom  runloom.Chan(cap) between fibers on one hub (runloom.run(1, main)); W4 with its select
+           (it has one); it builds on CPython 3.13 here, so it is measured where it installs
 """
 import functools
 import time
@@ -30,6 +32,7 @@ PEERS = (
     ("trio", "trio", "trio memory channels"),
     ("anyio", "anyio", "anyio memory object streams (asyncio backend)"),
     ("threads", "queue", "threading + queue.Queue (W2, W5: maxsize 1; W5: 10,000 threads)"),
+    ("runloom", "runloom", "runloom.Chan between fibers on one hub (its own C stacks)"),
 )
 NAMES = [p[0] for p in PEERS]
 W5_N = {"threads": 10_000}          # tasks in W5 where the default 100,000 is too many
@@ -54,6 +57,8 @@ def missing(peer):
     try:
         importlib.import_module(mod)
     except ImportError as e:
+        if peer == "runloom":
+            return f"not installed ({e.name or e}); pip install runloom (it builds on 3.13)"
         return f"not installed ({e.name or e}); pip install 'chanemu[bench]'"
     return None
 
@@ -469,6 +474,149 @@ def threads_w5(n, out):
             q.get()
 
 
+# -- runloom ----------------------------------------------------------------------------------
+# Fibers with C stacks of their own and an assembly switch: the peer of chanemu's stack backend.
+# Each workload runs as runloom.run(1, main): one hub, the shape of Go with GOMAXPROCS=1.
+
+def _runloom_main(body):
+    """Run body() as the root fiber of a one-hub runloom program; returns what it returned."""
+    import runloom
+    res = {}
+
+    def main():
+        res["v"] = body()
+    runloom.run(1, main)
+    return res["v"]
+
+
+def runloom_w1(n):
+    import runloom
+
+    def body():
+        c = runloom.Chan(128)
+        send, recv = c.send, c.recv
+        t0 = _clock()
+        for i in range(n):
+            send(i)
+            recv()
+        return _clock() - t0
+    return _runloom_main(body) / n
+
+
+def runloom_w2(n):
+    import runloom
+
+    def body():
+        a, b = runloom.Chan(0), runloom.Chan(0)
+
+        def t2():
+            arecv, bsend = a.recv, b.send
+            for _ in range(n):
+                bsend(arecv())
+
+        t0 = _clock()
+        runloom.fiber(t2)
+        asend, brecv = a.send, b.recv
+        for i in range(n):
+            asend(i)
+            brecv()
+        return _clock() - t0
+    return _runloom_main(body) / n
+
+
+def _runloom_pc(n, cap, producers):
+    import runloom
+    per = max(1, n // producers)
+
+    def body():
+        c, done = runloom.Chan(cap), runloom.Chan(0)
+
+        def producer():
+            send = c.send
+            for i in range(per):
+                send(i)
+
+        def consumer():
+            recv = c.recv
+            for _ in range(producers * per):
+                recv()
+            done.send(None)
+
+        t0 = _clock()
+        for _ in range(producers):
+            runloom.fiber(producer)
+        runloom.fiber(consumer)
+        done.recv()
+        return _clock() - t0
+    return _runloom_main(body) / (producers * per)
+
+
+def runloom_w3(n):
+    return _runloom_pc(n, 100, 1)
+
+
+def runloom_w6(n):
+    return _runloom_pc(n, 64, 8)
+
+
+def runloom_w4(n):
+    import runloom
+
+    def body():
+        x, y = runloom.Chan(0), runloom.Chan(0)
+
+        def producer():
+            xs, ys = x.send, y.send
+            for i in range(0, n - 1, 2):
+                xs(i)
+                ys(i)
+            if n % 2:
+                xs(n)
+
+        t0 = _clock()
+        runloom.fiber(producer)
+        select, cases = runloom.select, [("recv", x), ("recv", y)]
+        for _ in range(n):
+            select(cases)
+        return _clock() - t0
+    return _runloom_main(body) / n
+
+
+def runloom_w5(n, out):
+    import gc
+    import runloom
+
+    def body():
+        ch = runloom.Chan(0)
+        started = [0]
+
+        def sender(i):
+            started[0] += 1
+            ch.send(i)
+
+        fiber, yield_ = runloom.fiber, runloom.yield_
+        gc.collect()
+        rss0 = _measure.rss()
+        t0 = _clock()
+        for i in range(n):
+            fiber(sender, i)
+        while started[0] < n:            # one hub, FIFO: each started sender is parked by the
+            yield_()                     # time every one has started and the root runs again
+        yield_()
+        ns = _clock() - t0
+        out["bytes"] = (_measure.rss() - rss0) / n if rss0 else None
+        out["blocked"] = started[0]
+        try:
+            _finish(out, ns / n)
+        finally:                         # without a FINISH hook: let them all end
+            for _ in range(n):
+                ch.recv()
+    try:
+        _runloom_main(body)
+    except KeyError:                     # the root fiber left through _Exit: runloom drops it
+        raise _Exit() from None
+
+
 class _Exit(BaseException):
     """Carries W5's result out of the library's scheduler when no finish hook is set."""
 
@@ -514,4 +662,6 @@ FUNCS = {
     "anyio": _structured_funcs("anyio"),
     "threads": {"W1": threads_w1, "W2": threads_w2, "W3": threads_w3, "W5": threads_w5,
                 "W6": threads_w6},
+    "runloom": {"W1": runloom_w1, "W2": runloom_w2, "W3": runloom_w3, "W4": runloom_w4,
+                "W5": runloom_w5, "W6": runloom_w6},
 }

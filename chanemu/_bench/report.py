@@ -38,6 +38,7 @@ LABELS = {
     "trio": "trio",
     "anyio": "anyio",
     "threads": "threads",
+    "runloom": "runloom",
     "go1": "Go GOMAXPROCS=1",
     "go2": "Go GOMAXPROCS=2",
     "go1-ref": "Go 1.19, 1 P (ref.)",
@@ -45,7 +46,7 @@ LABELS = {
 }
 GO_KEYS = ("go1", "go2", "go1-ref", "go2-ref")
 #: the libraries a row's "vs best peer" compares with: every Python library but chanemu's C twin
-PEER_KEYS = ("python", "gevent", "asyncio", "trio", "anyio", "threads")
+PEER_KEYS = ("python", "gevent", "asyncio", "trio", "anyio", "threads", "runloom")
 
 # Go 1.19.8 on a 2-vCPU AMD EPYC VM (bench/README.md's reference figures): GOMAXPROCS=1, =2.
 REFERENCE = {
