@@ -608,13 +608,12 @@ def runloom_w5(n, out):
         out["blocked"] = started[0]
         try:
             _finish(out, ns / n)
-        finally:                         # without a FINISH hook: let them all end
-            for _ in range(n):
-                ch.recv()
-    try:
-        _runloom_main(body)
-    except KeyError:                     # the root fiber left through _Exit: runloom drops it
-        raise _Exit() from None
+        except _Exit:                    # without a FINISH hook: let them all end, then leave
+            for _ in range(n):           # through _Exit from outside runloom (which would
+                ch.recv()                # report an exception escaping a fiber)
+            return _Exit
+    if _runloom_main(body) is _Exit:
+        raise _Exit()
 
 
 class _Exit(BaseException):
