@@ -62,7 +62,11 @@
 
 /* ---- which swap --------------------------------------------------------------------------- */
 
-#if defined(__ELF__) && defined(__x86_64__)
+/* CHANEMU_STACK_UCONTEXT=1 at compile time picks the fallback anywhere (its test uses it). */
+#if defined(CHANEMU_STACK_UCONTEXT) && CHANEMU_STACK_UCONTEXT
+#include <ucontext.h>
+#define CE_SWAP_UCONTEXT 1
+#elif defined(__ELF__) && defined(__x86_64__)
 #define CE_SWAP_ASM 1
 #elif defined(__ELF__) && defined(__aarch64__)
 #define CE_SWAP_ASM 1
@@ -576,12 +580,14 @@ void ce_ctx_make(ce_ctx *ctx, ce_stack *s, void (*entry)(void *), void *arg)
 
 #elif defined(CE_SWAP_ASM) && defined(__aarch64__)
 
-/* ce__swap(void **from_sp, void *to_sp): x0, x1. The 160-byte frame on a parked stack:
- * x19..x28 at 0..79, x29 (fp) at 80, x30 (lr: where to return) at 88, d8..d15 at 96..159. */
+/* ce__swap(void **from_sp, void *to_sp): x0, x1. The 176-byte frame on a parked stack:
+ * x19..x28 at 0..79, x29 (fp) at 80, x30 (lr: where to return) at 88, d8..d15 at 96..159,
+ * FPCR at 160 (rounding mode and the like stay per context, as MXCSR does on x86-64; it is
+ * written back only when it differs, since a write to FPCR can stall the pipeline). */
 __asm__(
     ".text\n"
     ASM_FUNC_BEGIN("chanemu_ce__swap")
-    "    sub sp, sp, #160\n"
+    "    sub sp, sp, #176\n"
     "    stp x19, x20, [sp, #0]\n"
     "    stp x21, x22, [sp, #16]\n"
     "    stp x23, x24, [sp, #32]\n"
@@ -592,9 +598,16 @@ __asm__(
     "    stp d10, d11, [sp, #112]\n"
     "    stp d12, d13, [sp, #128]\n"
     "    stp d14, d15, [sp, #144]\n"
-    "    mov x9, sp\n"
-    "    str x9, [x0]\n"
+    "    mrs x9, fpcr\n"
+    "    str x9, [sp, #160]\n"
+    "    mov x10, sp\n"
+    "    str x10, [x0]\n"
     "    mov sp, x1\n"
+    "    ldr x10, [sp, #160]\n"
+    "    cmp x9, x10\n"
+    "    b.eq 1f\n"
+    "    msr fpcr, x10\n"
+    "1:\n"
     "    ldp x19, x20, [sp, #0]\n"
     "    ldp x21, x22, [sp, #16]\n"
     "    ldp x23, x24, [sp, #32]\n"
@@ -605,7 +618,7 @@ __asm__(
     "    ldp d10, d11, [sp, #112]\n"
     "    ldp d12, d13, [sp, #128]\n"
     "    ldp d14, d15, [sp, #144]\n"
-    "    add sp, sp, #160\n"
+    "    add sp, sp, #176\n"
     "    ret\n"
     ASM_FUNC_END("chanemu_ce__swap")
     "\n"
@@ -625,11 +638,14 @@ void ce_ctx_make(ce_ctx *ctx, ce_stack *s, void (*entry)(void *), void *arg)
     extern void chanemu_ce__boot(void) __attribute__((visibility("hidden")));
     asan_clean(s);
     uintptr_t top = (uintptr_t)ce_stack_hi(s) & ~(uintptr_t)15;
-    uint64_t *f = (uint64_t *)top - 20;     /* 160 bytes: ce__boot runs with sp = top */
-    memset(f, 0, 160);
+    uint64_t *f = (uint64_t *)top - 22;     /* 176 bytes: ce__boot runs with sp = top */
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    memset(f, 0, 176);
     f[0] = (uint64_t)(uintptr_t)entry;      /* x19 */
     f[1] = (uint64_t)(uintptr_t)arg;        /* x20 */
     f[11] = (uint64_t)(uintptr_t)chanemu_ce__boot;   /* x30; x29 = 0 ends frame walks */
+    f[20] = fpcr;                           /* the creator's, as on x86-64 */
     ctx_bounds(ctx, s);
     ctx->sp = f;
 }

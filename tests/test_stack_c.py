@@ -129,3 +129,25 @@ def test_under_valgrind(cc, tmp_path):
     got = _run(["valgrind", "-q", "--error-exitcode=99", exe, "20000", "1000"])
     _assert_clean(got)
     assert not re.search(r"^==\d+==", got.stderr, re.M), got.stderr
+
+
+def test_ucontext_fallback(cc, tmp_path):
+    """The fallback for platforms without our asm swap (forced here with
+    CHANEMU_STACK_UCONTEXT=1) passes the same checks, only slower."""
+    exe = _build(cc, str(tmp_path / "test_stack_uc"), ["-O2", "-g", "-DCHANEMU_STACK_UCONTEXT=1"])
+    if exe is None:
+        pytest.skip("the C compiler cannot build the ucontext fallback here")
+    _assert_clean(_run([exe, "200000", "5000"]))
+
+
+def test_aarch64_under_qemu(tmp_path):
+    """The aarch64 swap, cross-compiled and run under qemu's user-mode emulation, where a cross
+    compiler and qemu-aarch64 are installed (Debian: gcc-aarch64-linux-gnu,
+    libc6-dev-arm64-cross, qemu-user)."""
+    cross, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
+    sysroot = "/usr/aarch64-linux-gnu"
+    if cross is None or qemu is None or not os.path.isdir(sysroot):
+        pytest.skip("no aarch64 cross compiler (aarch64-linux-gnu-gcc) or qemu-aarch64 to run it")
+    exe = _build(cross, str(tmp_path / "test_stack_arm64"), ["-O2", "-g"])
+    assert exe is not None, "the aarch64 cross compiler cannot link a trivial program"
+    _assert_clean(_run([qemu, "-L", sysroot, exe, "1000000", "20000"]))
