@@ -30,6 +30,7 @@
 #include "stack.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,9 +118,10 @@ typedef struct ce_slab {
 
 static int pool_lock_word;
 static size_t stack_size;              /* 0 until fixed: by ce_stack_set_size or first use */
+static int size_in_use;                /* a ce_stack_get has begun: the size can no longer change */
 static size_t page_size;
 static ce_slab *slabs;                 /* newest first; slabs->carved < nstacks while room */
-static size_t next_slab_stacks = FIRST_SLAB_STACKS;
+static size_t next_slab_stacks;       /* 0 until the first slab is mapped */
 static ce_stack *hot, *cold;
 static size_t n_in_use, n_hot, n_cold, n_limbo;
 static size_t mapped_bytes, released_bytes;
@@ -185,7 +187,7 @@ static size_t size_from_env(void)
 static size_t fix_size_locked(void)
 {
     if (stack_size == 0)
-        stack_size = size_from_env();
+        __atomic_store_n(&stack_size, size_from_env(), __ATOMIC_RELEASE);
     return stack_size;
 }
 
@@ -207,9 +209,9 @@ int ce_stack_set_size(size_t size)
         return -1;
     }
     pool_lock();
-    int busy = slabs != NULL;
+    int busy = size_in_use;
     if (!busy)
-        stack_size = round_up(size, get_page_size());
+        __atomic_store_n(&stack_size, round_up(size, get_page_size()), __ATOMIC_RELEASE);
     pool_unlock();
     if (busy) {
         errno = EBUSY;
@@ -279,6 +281,10 @@ static int slab_has_room(void)
  * slab, mapping a new one if it is full. NULL with errno=ENOMEM when mmap fails. */
 static ce_stack *carve_or_map_locked(void)
 {
+    if (next_slab_stacks == 0) {
+        size_t cap = MAX_SLAB_BYTES / stack_size;
+        next_slab_stacks = FIRST_SLAB_STACKS < cap ? FIRST_SLAB_STACKS : cap > 0 ? cap : 1;
+    }
     while (!slab_has_room()) {
         size_t size = stack_size, n = next_slab_stacks;
         pool_unlock();
@@ -315,10 +321,30 @@ static void register_with_valgrind(ce_stack *s)
 #endif
 }
 
-ce_stack *ce_stack_get(void)
+/* A child forked while another thread held pool_lock would find it held forever: the lock is
+ * taken around fork, released on both sides. */
+static void fork_prepare(void)
 {
     pool_lock();
+}
+
+static void fork_done(void)
+{
+    pool_unlock();
+}
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+ce_stack *ce_stack_get(void)
+{
+    static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+    pthread_once(&fork_once, register_fork_handlers);
+    pool_lock();
     fix_size_locked();
+    size_in_use = 1;
     ce_stack *s;
     int fresh = 0;
     if (hot != NULL) {

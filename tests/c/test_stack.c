@@ -527,7 +527,11 @@ int main(int argc, char **argv)
 {
     long swaps = argc > 1 ? atol(argv[1]) : 10000000;
     long parked = argc > 2 ? atol(argv[2]) : 100000;
-    CHECK(ce_stack_size() >= (16 << 10));
+    /* before the first stack, the size can still be set (here: to what it already is) */
+    size_t size = ce_stack_size();
+    CHECK(size >= (16 << 10));
+    CHECK(ce_stack_set_size(size + 1) == 0 && ce_stack_size() > size);
+    CHECK(ce_stack_set_size(size) == 0 && ce_stack_size() == size);
     test_ping_pong(swaps);
     test_reuse();
     test_deep_recursion();
