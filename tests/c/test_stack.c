@@ -111,12 +111,23 @@ static ce_stack_stats stats(void)
 
 static ce_ctx main_ctx, ping_ctx, pong_ctx;
 static long rounds_left, pong_count;
+static double best_burst_ns = 1e300;     /* per swap, over bursts of PING_BURST round trips */
+
+enum { PING_BURST = 10000 };
 
 static void ping(void *arg)
 {
     (void)arg;
-    while (rounds_left-- > 0)
-        ce_ctx_swap(&ping_ctx, &pong_ctx);
+    while (rounds_left > 0) {
+        long n = rounds_left < PING_BURST ? rounds_left : PING_BURST;
+        double t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            ce_ctx_swap(&ping_ctx, &pong_ctx);
+        double per_swap = (now_ns() - t0) / (double)(2 * n);
+        if (n == PING_BURST && per_swap < best_burst_ns)
+            best_burst_ns = per_swap;
+        rounds_left -= n;
+    }
     ce_ctx_swap_final(&ping_ctx, &main_ctx);
 }
 
@@ -129,6 +140,8 @@ static void pong(void *arg)
     }
 }
 
+/* The mean over all swaps counts whatever else the machine runs meanwhile; the best burst is
+ * closer to the swap's own cost. */
 static void test_ping_pong(long swaps)
 {
     ce_stack *a = ce_stack_get(), *b = ce_stack_get();
@@ -142,6 +155,8 @@ static void test_ping_pong(long swaps)
     double dt = now_ns() - t0;
     CHECK(pong_count == swaps / 2);
     printf("figure: ns_per_swap %.2f (%ld swaps)\n", dt / (double)(swaps / 2 * 2), swaps / 2 * 2);
+    if (best_burst_ns < 1e300)
+        printf("figure: ns_per_swap_best_burst %.2f\n", best_burst_ns);
     /* pong is parked forever: its stack is dropped without unwinding, as at program end */
     ce_stack_put(a);
     ce_stack_put(b);
