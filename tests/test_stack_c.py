@@ -7,6 +7,7 @@ These tests take no ``ce`` fixture: the layer has no Python side and no pure-Pyt
 ``below_twins`` marker says so). Figures (ns per swap, RSS per parked stack, mappings before and
 after 100,000 parked stacks, get/put costs) are printed; see them with ``pytest -s``.
 """
+import ctypes
 import os
 import re
 import shutil
@@ -78,6 +79,28 @@ def _figure(out, name):
 @pytest.fixture(scope="module")
 def plain(cc, tmp_path_factory):
     return _build(cc, str(tmp_path_factory.mktemp("stack") / "test_stack"), ["-O2", "-g"])
+
+
+class _Stats(ctypes.Structure):
+    _fields_ = [("mapped_bytes", ctypes.c_size_t), ("in_use", ctypes.c_size_t),
+                ("free", ctypes.c_size_t), ("released_bytes", ctypes.c_size_t)]
+
+
+def test_linked_into_the_extension():
+    """setup.py builds stack.c into chanemu._core: its functions are there to call (the pool's
+    figures: reading them changes nothing)."""
+    try:
+        import chanemu._core as core
+    except ImportError as e:
+        pytest.skip(f"the C extension is not built: {e}")
+    lib = ctypes.CDLL(core.__file__)
+    for name in ("ce_stack_get", "ce_stack_put", "ce_ctx_make", "ce_ctx_swap",
+                 "ce_ctx_swap_final", "ce_stack_size", "ce_stack_set_size"):
+        assert hasattr(lib, name), name
+    st = _Stats()
+    lib.ce_stack_get_stats(ctypes.byref(st))
+    # a slab is mapped only to carve a stack from it at once
+    assert (st.mapped_bytes == 0) == (st.in_use + st.free == 0), (st.mapped_bytes, st.in_use, st.free)
 
 
 def test_plain_build(plain):
