@@ -15,7 +15,8 @@ cflags = ["-O0", "-g"] if DEBUG else ["-O2"]
 
 ext = Extension(
     "chanemu._core",
-    sources=["src_c/_core.pyx"],
+    # stack.c: goroutine C stacks and the context swap of the stack switch backend
+    sources=["src_c/_core.pyx", "src_c/stack.c"],
     include_dirs=["src_c", os.path.dirname(greenlet.__file__)],
     define_macros=macros,
     extra_compile_args=cflags + ["-Wno-unused-function"],

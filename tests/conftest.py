@@ -2,6 +2,10 @@
 
 Use the ``ce`` fixture (the ``chanemu`` package with the twin under test active) and reach the API
 through it at call time: ``ce.Chan(5)``, ``ce.go(f)``, ``ce.runtime.num_goroutine()``.
+
+The one exception is a layer below both twins, with no Python side to compare (the C stacks and
+context swap of the stack switch backend): such tests are marked ``below_twins`` and take no
+``ce`` fixture.
 """
 import os
 
