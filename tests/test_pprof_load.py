@@ -11,9 +11,11 @@ import http.client
 import json
 import os
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -34,9 +36,11 @@ def fetch(port, path, timeout):
         conn.close()
 
 
-def burst(port, n, deadline):
+def burst(port, n, deadline, save=None):
     """n concurrent GETs over PATHS, every connection opened at once, from one thread (a light
-    client: the program's machine has two cores). [(status or "timeout"/"reset", seconds)]."""
+    client: the program's machine has two cores). [(status or "timeout"/"reset", seconds)].
+    save: a directory where the first whole answer (status line to body) to each of PATHS
+    is written, as file 0, 1, ... (what the control server of the benchmark answers)."""
     sel = selectors.DefaultSelector()
     t0 = time.monotonic()
     out = [None] * n
@@ -65,6 +69,8 @@ def burst(port, n, deadline):
                 continue
             status = buf.split(b" ", 2)[1] if chunk == b"" and buf.startswith(b"HTTP/") else b""
             out[i] = (int(status) if status.isdigit() else "reset", time.monotonic() - t0)
+            if save and out[i][0] == 200:
+                _save(save, i % len(PATHS), buf)
             sel.unregister(s)
             s.close()
             left -= 1
@@ -72,6 +78,46 @@ def burst(port, n, deadline):
         out[key.data[0]] = ("timeout", time.monotonic() - t0)
         key.fileobj.close()
     return out
+
+
+def _save(where, k, answer):
+    path = os.path.join(where, str(k))
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(answer)
+
+
+def client_main(port, n, deadline, save=None):
+    """The scraper's process: ready once imported, the burst when told to go (so its own
+    start-up is not counted as scraping), then the results as JSON."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+    print(json.dumps(burst(port, n, deadline, save)), flush=True)
+
+
+def control_main(where):
+    """The benchmark's control: a server in another process, at the debug server's priority,
+    that answers each of PATHS with the bytes the debug server answered, asking no program
+    for anything. The same burst against it shows what any scraping costs the program on this
+    machine (the scraper's and the server's CPU), apart from what chanemu's server does."""
+    from http.server import BaseHTTPRequestHandler
+    from chanemu import _debugserver, pprof
+    answers = {}
+    for k, path in enumerate(PATHS):
+        with open(os.path.join(where, str(k)), "rb") as f:
+            answers[path] = f.read()
+
+    class Canned(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.wfile.write(answers[self.path])
+
+        def log_message(self, *args):
+            pass
+    os.nice(_debugserver.NICE)
+    httpd = pprof._HTTPServer(("127.0.0.1", 0), Canned)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    print(httpd.server_address[1], flush=True)
+    sys.stdin.read()            # until the program closes our stdin
 
 
 def pingpong(ce, stop):
@@ -97,8 +143,61 @@ def quiet_rate(ce, seconds):
     return n / (time.monotonic() - t0)
 
 
-def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0):
-    """Run the scenario; returns a dict of figures."""
+def _helper(code):
+    """A Python process running code with this directory on its path, on pipes."""
+    return subprocess.Popen([sys.executable, "-c", "import test_pprof_load as t\n" + code],
+                            cwd=os.path.dirname(os.path.abspath(__file__)),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def scraped(ce, port, requests, deadline, save=None):
+    """The program's pace while a burst of requests hits port: (round trips per second, the
+    share of the wall time its thread had a core, the burst's results, its duration)."""
+    # the client is another process, as a scraper is: its threads do not compete with the
+    # program for this interpreter's GIL
+    client = _helper(f"t.client_main({port}, {requests}, {deadline}, {save!r})")
+    try:
+        assert client.stdout.readline() == "ready\n"
+        client.stdin.write("go\n")
+        client.stdin.flush()
+        t1, c1 = time.monotonic(), time.thread_time()
+        busy = pingpong(ce, lambda: client.poll() is not None)
+        took, cpu = time.monotonic() - t1, time.thread_time() - c1
+        results = json.loads(client.communicate(timeout=deadline)[0])
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    return busy / took, cpu / took, results, took
+
+
+def quiet(ce, seconds):
+    t0, c0 = time.monotonic(), time.thread_time()
+    n = pingpong(ce, lambda: time.monotonic() - t0 > seconds)
+    took = time.monotonic() - t0
+    return n / took, (time.thread_time() - c0) / took
+
+
+def quiet_rate(ce, seconds):
+    return quiet(ce, seconds)[0]
+
+
+def against_control(ce, where, requests, deadline):
+    """The same burst against control_main's server: the pace scraping leaves the program on
+    this machine whatever the server does."""
+    srv = _helper(f"t.control_main({where!r})")
+    try:
+        port = int(srv.stdout.readline())
+        return scraped(ce, port, requests, deadline)[0]
+    finally:
+        srv.stdin.close()
+        srv.kill()
+        srv.wait()
+
+
+def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0, control=False):
+    """Run the scenario; returns a dict of figures. control: also measure the pace under the
+    same burst against a server that does not ask the program (``control_rate``)."""
     def main():
         receivers, senders = ce.Chan(), ce.Chan()
         for i in range(parked):
@@ -109,26 +208,38 @@ def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0):
         ce.runtime.gosched()
         assert ce.runtime.num_goroutine() == parked + 1
         gc.collect()
+        save = tempfile.mkdtemp() if control else None
         srv = chanemu.pprof.serve("127.0.0.1:0")
         try:
             quiet_rate(ce, window / 4)          # warm up
-            before = quiet_rate(ce, window / 2)
-            # the client is another process, as a scraper is: its threads do not compete
-            # with the program for this interpreter's GIL
-            client = subprocess.Popen(
-                [sys.executable, "-c", f"import test_pprof_load as t, json; print(json.dumps("
-                 f"t.burst({srv.port}, {requests}, {deadline})))"],
-                cwd=os.path.dirname(__file__), stdout=subprocess.PIPE, text=True)
-            t1 = time.monotonic()
-            busy = pingpong(ce, lambda: client.poll() is not None)
-            took = time.monotonic() - t1
-            results = json.loads(client.communicate(timeout=deadline)[0])
-            after = quiet_rate(ce, window / 2)
-            return {"quiet_rate": (before + after) / 2, "busy_rate": busy / took, "took": took,
-                    "results": results}
+            before, share0 = quiet(ce, window / 2)
+            busy, share, results, took = scraped(ce, srv.port, requests, deadline, save)
+            snaps, snap_s = srv._agent.snapshots, srv._agent.snapshot_seconds
+            server_cpu = _cpu_seconds(srv._proc.pid)
+            srv.close()
+            after, share1 = quiet(ce, window / 2)
+            out = {"quiet_rate": (before + after) / 2, "busy_rate": busy, "took": took,
+                   "results": results, "snapshots": snaps, "snapshot_seconds": snap_s,
+                   "server_cpu": server_cpu, "quiet_share": (share0 + share1) / 2,
+                   "busy_share": share}
+            if control:
+                out["control_rate"] = against_control(ce, save, requests, deadline)
+            return out
         finally:
             srv.close()
+            if save:
+                shutil.rmtree(save, ignore_errors=True)
     return ce.run(main)
+
+
+def _cpu_seconds(pid):
+    """The CPU time a process has used so far (Linux; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_burst_of_400_against_5000_parked(ce):
