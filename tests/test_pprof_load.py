@@ -1,10 +1,11 @@
 """The debug server under a burst: 400 concurrent requests from loopback against a program with
-5,000 parked goroutines, all answered within 30 s, while the program keeps its own pace.
+5,000 parked goroutines, all answered within 30 s.
 
 The program's main goroutine ping-pongs with a partner over an unbuffered channel (its
-throughput: round trips per second of wall time), first unscraped, then while a client thread
-opens every connection at once. Also: a request line with no headers is dropped on time without
-holding the server, and the server only shows the program that started it.
+throughput: round trips per second of wall time), first unscraped, then while a client process
+opens every connection at once (bench/pprof_server_load.py prints those figures). Also: a
+request line with no headers is dropped on time without holding the server, and the server
+only shows the program that started it.
 """
 import gc
 import http.client
@@ -137,12 +138,6 @@ def pingpong(ce, stop):
     return n
 
 
-def quiet_rate(ce, seconds):
-    t0 = time.monotonic()
-    n = pingpong(ce, lambda: time.monotonic() - t0 > seconds)
-    return n / (time.monotonic() - t0)
-
-
 def _helper(code):
     """A Python process running code with this directory on its path, on pipes."""
     return subprocess.Popen([sys.executable, "-c", "import test_pprof_load as t\n" + code],
@@ -243,15 +238,14 @@ def _cpu_seconds(pid):
 
 
 def test_burst_of_400_against_5000_parked(ce):
+    """Every request is answered (the burst gives up on those still open after 30 s), and the
+    requests share snapshots: far fewer are taken than requests made. The program's pace
+    under the burst is bench/pprof_server_load.py's to measure (no timing asserted here: on
+    a loaded machine it says more about the machine than about the server)."""
     r = load(ce)
     statuses = [st for st, _ in r["results"]]
     assert statuses == [200] * 400, {s: statuses.count(s) for s in set(statuses)}
-    assert max(t for _, t in r["results"]) < 30
-    # The program keeps running while scraped. The goal is 80% of its unscraped pace; on a
-    # loaded 2-core machine the GIL handoffs to the server's threads cost far more than that
-    # (figures in the README), so this only guards against starving it (one snapshot per
-    # request did).
-    assert r["busy_rate"] > 0.2 * r["quiet_rate"], {k: v for k, v in r.items() if k != "results"}
+    assert 1 <= r["snapshots"] < 400 // 2, r["snapshots"]
 
 
 def test_half_sent_request_does_not_hold_the_server(ce, monkeypatch):
