@@ -318,10 +318,38 @@ def test_shows_only_its_own_program_and_values_can_be_hidden(ce):
         t.join(30)
 
 
-def _get_json(port):
+def test_live_view_hides_values_too(ce):
+    """serve(values=False): the live view's picture shows a buffered value and a blocked
+    sender's value by their type alone, as /debug/chanemu/chans does."""
+    def main(values):
+        c = ce.Chan(1)
+        c.send("Secret(api_key='s3cr3t')")
+        g = ce.go(c.send, "Secret(api_key='t0ps3cr3t')")
+        from conftest import wait_parked
+        wait_parked(ce, g)
+        srv = chanemu.pprof.serve("127.0.0.1:0", values=values)
+        try:
+            from obs_helpers import run_beside
+            st, doc = run_beside(lambda: _get_json(srv.port, "/debug/chanemu/state"))
+        finally:
+            srv.close()
+        c.recv()
+        c.recv()
+        cid = chanemu._views.chan_id(c)
+        return st, doc, [h for h in doc["chans"] if h["id"] == cid][0]
+    st, doc, shown = ce.run(main, True)
+    assert st == 200 and shown["slots"][0][1].startswith('"Secret(')
+    assert shown["sendq"]["head"][0]["elem"].startswith('"Secret(')
+    st, doc, hidden = ce.run(main, False)
+    assert st == 200 and "s3cr3t" not in json.dumps(doc)
+    assert hidden["slots"] == [[0, "<str>"]]
+    assert hidden["sendq"]["head"][0]["elem"] == "<str>"
+
+
+def _get_json(port, path="/debug/chanemu/chans"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
-        conn.request("GET", "/debug/chanemu/chans")
+        conn.request("GET", path)
         r = conn.getresponse()
         return r.status, json.loads(r.read())
     finally:
