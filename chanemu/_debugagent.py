@@ -18,22 +18,41 @@ from ._debugserver import recv_msg, send_msg
 
 
 class Agent:
-    def __init__(self, server, sock):
+    """start() starts the server's process, from the agent's own thread: on Linux that
+    process gets SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG), and this
+    thread lives exactly as long as the server. Its result is ``proc``; its error is raised
+    here."""
+
+    def __init__(self, server, sock, start):
         self.server = server
         self.sock = sock
+        self.proc = None
+        self.start_error = None
+        started = threading.Event()
         self.wlock = threading.Lock()
         self.lock = threading.Lock()
         self.streams = {}               # id -> Event set when its page went away
         self.done = False
         self.snapshots = 0              # answered so far, and the seconds they took here
         self.snapshot_seconds = 0.0
-        self.thread = threading.Thread(target=self._run, daemon=True,
+        self.thread = threading.Thread(target=self._run, args=(start, started), daemon=True,
                                        name=f"chanemu-pprof {server.host}:{server.port}")
         self.thread.start()
+        started.wait()
+        if self.start_error is not None:
+            self.thread.join()
+            raise self.start_error
 
     # -- the thread ---------------------------------------------------------------------------
-    def _run(self):
-        """Serve requests until the server's process closes the pipe."""
+    def _run(self, start, started):
+        """Start the server's process, then serve its requests until it closes the pipe."""
+        try:
+            self.proc = start()
+        except BaseException as e:      # raised in __init__, on the caller's thread
+            self.start_error = e
+            return
+        finally:
+            started.set()
         while True:
             msg = recv_msg(self.sock)
             if msg is None:

@@ -526,14 +526,15 @@ class Server:
         mine, theirs = socket.socketpair()
         try:
             _debugserver.send_msg(mine, threading.Lock(), self._config())    # its first message
-            self._proc = _debugserver.spawn(theirs, listener)
+            self._agent = _debugagent.Agent(
+                self, mine, lambda: _debugserver.spawn(theirs, listener))
         except BaseException:
             mine.close()
             raise
         finally:
             theirs.close()
             listener.close()        # the server's process holds it now
-        self._agent = _debugagent.Agent(self, mine)
+        self._proc = self._agent.proc
         self._thread = self._agent.thread
 
     def _config(self):
@@ -654,6 +655,7 @@ def serve(addr="127.0.0.1:6060", *, rt=None, values=True):
     most SNAPSHOT_DUTY of its time. Bursts are bounded: MAX_WORKERS requests served at once,
     the rest queued (LISTEN_BACKLOG), a stalled client dropped after ``_Handler.timeout``
     seconds. The process ends with the program (its control pipe closes; on Linux also the
-    parent-death signal of the thread that called serve) and at ``close()``.
+    parent-death signal, armed for the server's own thread in the program) and at
+    ``close()``.
     """
     return Server(addr, _gsnap.resolve(rt), values)

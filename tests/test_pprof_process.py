@@ -3,8 +3,10 @@ ends with the program however the program ends, and close() ends it at once."""
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import chanemu
@@ -115,3 +117,23 @@ def test_no_orphan_when_the_program_exits_without_close(ce):
         if prog.poll() is None:
             prog.kill()
             prog.wait()
+
+
+def test_a_server_that_cannot_start_raises_and_frees_its_port(ce, monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    before = {t.name for t in threading.enumerate()}
+
+    def main():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            chanemu.pprof.serve(f"127.0.0.1:{port}")
+        except OSError as e:
+            err = e
+        else:
+            raise AssertionError("serve started without a server process")
+        chanemu.pprof.check_address(f"127.0.0.1:{port}")    # the port is free again
+        return err
+    assert isinstance(ce.run(main), FileNotFoundError)
+    assert {t.name for t in threading.enumerate()} <= before
