@@ -88,12 +88,15 @@ def _save(where, k, answer):
             f.write(answer)
 
 
-def client_main(port, n, deadline, save=None):
-    """The scraper's process: ready once imported, the burst when told to go (so its own
-    start-up is not counted as scraping), then the results as JSON."""
+def client_main(port, n, deadline, save=None, bursts=1):
+    """The scraper's process: ready once imported, the bursts (one after the other) when told
+    to go (so its own start-up is not counted as scraping), then the results as JSON."""
     print("ready", flush=True)
     sys.stdin.readline()
-    print(json.dumps(burst(port, n, deadline, save)), flush=True)
+    out = []
+    for _ in range(bursts):
+        out += burst(port, n, deadline, save)
+    print(json.dumps(out), flush=True)
 
 
 def control_main(where):
@@ -145,12 +148,12 @@ def _helper(code):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
-def scraped(ce, port, requests, deadline, save=None):
-    """The program's pace while a burst of requests hits port: (round trips per second, the
-    share of the wall time its thread had a core, the burst's results, its duration)."""
+def scraped(ce, port, requests, deadline, save=None, bursts=1):
+    """The program's pace while bursts of requests hit port: (round trips per second, the
+    share of the wall time its thread had a core, the bursts' results, their duration)."""
     # the client is another process, as a scraper is: its threads do not compete with the
     # program for this interpreter's GIL
-    client = _helper(f"t.client_main({port}, {requests}, {deadline}, {save!r})")
+    client = _helper(f"t.client_main({port}, {requests}, {deadline}, {save!r}, {bursts})")
     try:
         assert client.stdout.readline() == "ready\n"
         client.stdin.write("go\n")
@@ -177,22 +180,23 @@ def quiet_rate(ce, seconds):
     return quiet(ce, seconds)[0]
 
 
-def against_control(ce, where, requests, deadline):
-    """The same burst against control_main's server: the pace scraping leaves the program on
+def against_control(ce, where, requests, deadline, bursts):
+    """The same bursts against control_main's server: the pace scraping leaves the program on
     this machine whatever the server does."""
     srv = _helper(f"t.control_main({where!r})")
     try:
         port = int(srv.stdout.readline())
-        return scraped(ce, port, requests, deadline)[0]
+        return scraped(ce, port, requests, deadline, bursts=bursts)[0]
     finally:
         srv.stdin.close()
         srv.kill()
         srv.wait()
 
 
-def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0, control=False):
+def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0, control=False, bursts=1):
     """Run the scenario; returns a dict of figures. control: also measure the pace under the
-    same burst against a server that does not ask the program (``control_rate``)."""
+    same bursts against a server that does not ask the program (``control_rate``). bursts:
+    how many bursts, one after the other, make the scraped period."""
     def main():
         receivers, senders = ce.Chan(), ce.Chan()
         for i in range(parked):
@@ -208,7 +212,8 @@ def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0, control=False
         try:
             quiet_rate(ce, window / 4)          # warm up
             before, share0 = quiet(ce, window / 2)
-            busy, share, results, took = scraped(ce, srv.port, requests, deadline, save)
+            busy, share, results, took = scraped(ce, srv.port, requests, deadline, save,
+                                                 bursts)
             snaps, snap_s = srv._agent.snapshots, srv._agent.snapshot_seconds
             server_cpu = _cpu_seconds(srv._proc.pid)
             srv.close()
@@ -218,7 +223,7 @@ def load(ce, parked=5000, requests=400, window=3.0, deadline=30.0, control=False
                    "server_cpu": server_cpu, "quiet_share": (share0 + share1) / 2,
                    "busy_share": share}
             if control:
-                out["control_rate"] = against_control(ce, save, requests, deadline)
+                out["control_rate"] = against_control(ce, save, requests, deadline, bursts)
             return out
         finally:
             srv.close()
