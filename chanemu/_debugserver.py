@@ -21,6 +21,8 @@ behind an 8-byte length, both ways; only the program writes to this pipe, so the
 The process exits when the control socket reaches EOF (the program ended, however it ended),
 and on Linux when the thread that started it ends (PR_SET_PDEATHSIG).
 """
+import html
+import io
 import json
 import os
 import pickle
@@ -114,7 +116,11 @@ class Link:
             self.next_id += 1
             rid = self.next_id
             self.waiting[rid] = q
-        self.send((rid, op, args))
+        try:
+            self.send((rid, op, args))
+        except BaseException:
+            self.forget(rid)
+            raise
         return rid, q
 
     def send(self, msg):
@@ -317,8 +323,6 @@ class Site:
         raise pprof._NotFound("404 page not found")
 
     def _index(self):
-        import html
-        import io
         from .pprof import _DESCRIPTIONS
         counts = self.shared.get(("count",))
         rows = [("cmdline", None), ("goroutine", counts), ("goroutineleak", None)]

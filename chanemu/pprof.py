@@ -28,17 +28,14 @@ chanemu's extra: ``annotate=True`` adds, for each goroutine parked on channels, 
 line, which Go's profile parsers skip, and it is off by default so the output is Go's exactly.
 
 Snapshots are taken on the runtime's thread between two operations (``chanemu._safepoint``), so
-one taken from the debug server's thread never sees a half-done channel operation.
+one asked for by the debug server never sees a half-done channel operation. The debug server
+itself runs in a process of its own (``chanemu._debugserver``; see ``serve``).
 """
-import html
-import io
-import json
 import os
 import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
