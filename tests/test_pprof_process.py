@@ -137,3 +137,43 @@ def test_a_server_that_cannot_start_raises_and_frees_its_port(ce, monkeypatch, t
         return err
     assert isinstance(ce.run(main), FileNotFoundError)
     assert {t.name for t in threading.enumerate()} <= before
+
+
+class _Clock:
+    """A fake monotonic clock for Shared: fetches and pauses move it, nothing sleeps."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def monotonic(self):
+        return self.now
+
+    def wait(self, seconds):            # Shared's stop event: never set, the pause passes
+        self.now += seconds
+        return False
+
+
+def test_snapshots_shared_and_paced_to_the_duty_cycle(ce, monkeypatch):
+    """A request every 5 ms for 10 s, each snapshot taking 20 ms of the program: the requests
+    share snapshots, and the snapshots take at most 10% of the time (plus the first one)."""
+    from chanemu import _debugserver
+    clock = _Clock()
+    monkeypatch.setattr(_debugserver, "time", clock)
+    taken = []
+
+    def fetch(key):
+        clock.now += 0.020
+        taken.append(clock.now)
+        return len(taken)
+    shared = _debugserver.Shared(fetch, clock, duty=0.1, min_age=0.0, wait=60)
+    start = clock.now
+    answers = []
+    while clock.now - start < 10:
+        answers.append(shared.get(("g", False)))
+        clock.now += 0.005
+    spent = 0.020 * len(taken)
+    assert len(answers) > 10 * len(taken)              # shared: far fewer than asked
+    assert spent <= 0.1 * (clock.now - start) + 0.020, (len(taken), clock.now - start)
+    assert answers == sorted(answers) and answers[-1] == len(taken)
+    gaps = [b - a for a, b in zip(taken, taken[1:])]
+    assert min(gaps) >= 0.020 + 0.020 * 9 - 1e-9      # none sooner than 9 times its cost
