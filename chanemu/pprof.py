@@ -28,15 +28,14 @@ chanemu's extra: ``annotate=True`` adds, for each goroutine parked on channels, 
 line, which Go's profile parsers skip, and it is off by default so the output is Go's exactly.
 
 Snapshots are taken on the runtime's thread between two operations (``chanemu._safepoint``), so
-one taken from the debug server's thread never sees a half-done channel operation.
+one asked for by the debug server never sees a half-done channel operation. The debug server
+itself runs in a process of its own (``chanemu._debugserver``; see ``serve``).
 """
-import html
-import io
-import json
+import os
 import socket
+import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -167,13 +166,16 @@ def _stacks_text(snap, annotate=False):
     return "\n".join(_format_record(r, snap.now, annotate) for r in recs)
 
 
-def _comments():
-    return [f"chanemu {chanemu.__version__} ({chanemu.IMPL})"]
+def _comments(impl=None):
+    return [f"chanemu {chanemu.__version__} ({impl or chanemu.IMPL})"]
 
 
-def _proto(name, records, duration_nanos=0):
+def _proto(name, records, duration_nanos=0, impl=None):
+    """gzipped profile.proto; impl names the twin (the debug server's process renders for a
+    program whose twin it does not load)."""
+    impl = impl or chanemu.IMPL
     return _pbprof.encode(name, [(n, st) for n, st, _ in _group(records)],
-                          program=f"chanemu-{chanemu.IMPL}", comments=_comments(),
+                          program=f"chanemu-{impl}", comments=_comments(impl),
                           duration_nanos=duration_nanos)
 
 
@@ -270,6 +272,9 @@ def leaked_goroutines(rt=None):
 
 
 # -- the debug server ----------------------------------------------------------------------
+# The server runs in a process of its own (chanemu._debugserver): HTTP and rendering there, so
+# the program's thread never waits for the GIL behind them. The program keeps a thread
+# (chanemu._debugagent) that answers the server's requests for snapshots.
 _DESCRIPTIONS = {
     "cmdline": "The command line invocation of the current program",
     "goroutine": "Stack traces of all current goroutines. Use debug=2 as a query parameter to "
@@ -286,12 +291,20 @@ VALUE_REPR_MAX = 80         # a channel value is shown as its repr cut to this m
 # most SNAPSHOT_DUTY of the time, and a request made within max(SNAPSHOT_MIN_AGE s, the pause
 # that taking one again would need) of the last one of its kind shares that last one.
 SNAPSHOT_DUTY = 0.1
-SERVER_DUTY = 0.1           # the same bound for the handlers' own CPU time (parse, send)
 SNAPSHOT_MIN_AGE = 0.5
 SNAPSHOT_WAIT = 60          # a request waits this long for a snapshot another one is taking
+CLOSE_WAIT = 5              # close() waits this long for the server's process to end
 
 
 class _BadRequest(Exception):
+    pass
+
+
+class _NotFound(Exception):
+    pass
+
+
+class _Unavailable(Exception):
     pass
 
 
@@ -354,9 +367,10 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in extra:
             self.send_header(k, v)
         self.end_headers()
-        if not head:
-            self.wfile.flush()
-            body.stream(self.wfile)
+        if head:
+            return body.stream(None)        # lets the program's side go
+        self.wfile.flush()
+        body.stream(self.wfile)
 
     def _error(self, status, text, head=False):
         self._send(status, text + "\n", "text/plain; charset=utf-8", [("X-Go-Pprof", "1")],
@@ -384,15 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, ctype, extra, head)
 
 
-class _NotFound(Exception):
-    pass
-
-
-class _Unavailable(Exception):
-    pass
-
-
 class _HTTPServer(ThreadingHTTPServer):
+    """The HTTP side, in the debug server's process, on a socket the program bound."""
     daemon_threads = True
     allow_reuse_address = True
     # Connections wait in the kernel's listen queue while every worker is busy (the default, 5,
@@ -400,23 +407,13 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
 
     def server_activate(self):
-        self.conns = set()              # open connections, shut down at close()
-        self.workers = set()            # handler threads, joined at close()
+        self.conns = set()              # open connections, shut down at close
         self.conns_lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(MAX_WORKERS)
         self.closing = False
-        self.closed_event = threading.Event()
-        self.debt = 0.0                 # handler CPU time not yet paid for by a pause
         super().server_activate()
 
     def process_request(self, request, client_address):
-        # Every handler holds the GIL the program needs: before taking the next connection
-        # the accept loop pauses (GIL released) long enough that the handlers' CPU time stays
-        # under SERVER_DUTY of the time.
-        with self.conns_lock:
-            debt, self.debt = self.debt, 0.0
-        if debt > 0:
-            self.closed_event.wait(debt * (1 / SERVER_DUTY - 1))
         # At most MAX_WORKERS handler threads: the accept loop waits for a free one, and the
         # connections behind it wait in the listen queue.
         while not self.slots.acquire(timeout=0.05):
@@ -432,20 +429,13 @@ class _HTTPServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request, client_address):
-        me = threading.current_thread()
-        cpu = time.thread_time()
-        with self.conns_lock:
-            self.workers.add(me)
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self.conns_lock:
-                self.workers.discard(me)
-                self.debt += time.thread_time() - cpu
             self.slots.release()
 
     def handle_error(self, request, client_address):
-        # a client that hung up, or a connection shut down by close(): nothing to report
+        # a client that hung up, or a connection shut down at close: nothing to report
         if isinstance(sys.exc_info()[1], OSError):
             return
         super().handle_error(request, client_address)
@@ -454,6 +444,18 @@ class _HTTPServer(ThreadingHTTPServer):
         with self.conns_lock:
             self.conns.discard(request)
         super().shutdown_request(request)
+
+    def close_all(self):
+        """No new connections; the open ones shut down (their handlers see EOF or EPIPE)."""
+        self.closing = True
+        with self.conns_lock:
+            conns = list(self.conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server_close()
 
 
 class _HTTPServer6(_HTTPServer):
@@ -477,38 +479,69 @@ def _parse_addr(addr):
     return host, port
 
 
+def _listen(host, port, backlog):
+    """A listening socket on host:port, as the server's process will use it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        s.listen(backlog)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
 def check_address(addr):
     """Raise ValueError (malformed) or OSError (cannot bind: in use, not an address of this
     machine, no permission) if serve(addr) would fail; the port is free again on return."""
     host, port = _parse_addr(addr)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as the server binds
-        s.bind((host, port))
-        s.listen(1)
+    _listen(host, port, 1).close()
 
 
 class Server:
     """The debug HTTP server (see ``serve``): ``url``, ``host``, ``port``, ``close()``; a
-    context manager."""
+    context manager.
+
+    The program binds the socket (so a bad or busy address raises here, and ``port`` is known
+    at once) and starts ``python -m chanemu._debugserver`` with it; that process serves HTTP
+    and renders every answer. The program keeps one thread (``_thread``) that answers the
+    process's requests for snapshots and runs the live view (chanemu._debugagent)."""
 
     def __init__(self, addr, rt, values=True):
+        from . import _debugagent, _debugserver
         host, port = _parse_addr(addr)
         self._rt = rt
         self.values = bool(values)
-        self._shared = _Shared(self)
-        cls = _HTTPServer6 if ":" in host else _HTTPServer
-        self._httpd = cls((host, port), _Handler)
-        self._httpd.owner = self
-        self.host, self.port = self._httpd.server_address[:2]
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"chanemu-pprof {self.host}:{self.port}",
-                                        daemon=True)
         self._closed = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread.start()
+        self._liveview = None
+        listener = _listen(host, port, LISTEN_BACKLOG)
+        self.host, self.port = listener.getsockname()[:2]
+        mine, theirs = socket.socketpair()
+        try:
+            _debugserver.send_msg(mine, threading.Lock(), self._config())    # its first message
+            self._agent = _debugagent.Agent(
+                self, mine, lambda: _debugserver.spawn(theirs, listener))
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+            listener.close()        # the server's process holds it now
+        self._proc = self._agent.proc
+        self._thread = self._agent.thread
+
+    def _config(self):
+        """What the server's process needs to know (its limits read now, so a test or a
+        caller may change them before serve())."""
+        return {"ppid": os.getpid(), "argv": list(sys.argv), "impl": _gsnap.twin_of(self._rt).IMPL,
+                "max_workers": MAX_WORKERS, "backlog": LISTEN_BACKLOG,
+                "timeout": _Handler.timeout, "duty": SNAPSHOT_DUTY,
+                "min_age": SNAPSHOT_MIN_AGE, "wait": SNAPSHOT_WAIT,
+                "max_delta": MAX_DELTA_SECONDS, "max_waiters": DEFAULT_MAX_WAITERS}
 
     @property
     def url(self):
@@ -516,31 +549,23 @@ class Server:
         return f"http://{host}:{self.port}/debug/pprof/"
 
     def close(self):
-        """Stop serving: no new connections, open ones shut down, requests in progress ended
-        (a delta profile's wait is cut short), the threads joined; idempotent."""
+        """Stop serving: the server's process shuts its connections down (requests in
+        progress end) and exits, a program paused from the live view goes on, the agent
+        thread is joined; idempotent."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        httpd = self._httpd
-        httpd.closing = True
-        httpd.closed_event.set()
-        httpd.shutdown()
         self._stop.set()
-        if getattr(self, "_liveview", None) is not None:
+        if self._liveview is not None:
             self._liveview.close()          # a program paused from the page goes on
-        with httpd.conns_lock:
-            conns = list(httpd.conns)
-            workers = list(httpd.workers)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        httpd.server_close()
-        self._thread.join(5)
-        for w in workers:
-            w.join(5)
+        self._agent.send_close()
+        try:
+            self._proc.wait(CLOSE_WAIT)
+        except subprocess.TimeoutExpired:   # pragma: no cover - a wedged server process
+            self._proc.kill()
+            self._proc.wait()
+        self._agent.close()
 
     @property
     def closed(self):
@@ -555,120 +580,8 @@ class Server:
     def __repr__(self):
         return f"<chanemu.pprof.Server {self.url}{' closed' if self._closed else ''}>"
 
-    # -- routes ----------------------------------------------------------------------------
-    def _route(self, path, q):
-        if q.get("seconds") is not None or not (path.startswith("/debug/pprof/goroutine") or
-                                                path in ("/debug/pprof/", "/debug/chanemu/chans")):
-            return self._route1(path, q)
-        # a snapshot: concurrent requests for the same one share it (see _Shared)
-        key = (path, tuple(sorted(q.items())))
-        return self._shared.get(key, lambda: self._route1(path, q))
 
-    def _route1(self, path, q):
-        if path == "/debug/pprof":
-            return 301, "", "text/plain; charset=utf-8", [("Location", "/debug/pprof/")]
-        if path == "/debug/pprof/":
-            return 200, self._index(), "text/html; charset=utf-8", []
-        if path.startswith("/debug/pprof/"):
-            name = path[len("/debug/pprof/"):]
-            if name in ("goroutine", "goroutineleak"):
-                return self._profile(name, q)
-            if name == "cmdline":
-                return 200, "\x00".join(sys.argv), "text/plain; charset=utf-8", []
-            raise _NotFound("Unknown profile")
-        if path == "/debug/chanemu/chans":
-            return self._chans(q)
-        if path.startswith("/debug/chanemu/"):
-            from . import liveview
-            return liveview.route(self, path, q)
-        raise _NotFound("404 page not found")
-
-    def _index(self):
-        counts = _gsnap.on_runtime(self._rt, lambda: self._rt.num_goroutine())
-        rows = [("cmdline", None), ("goroutine", counts), ("goroutineleak", None)]
-        b = io.StringIO()
-        b.write("<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n.profile-name{\n"
-                "\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n</head>\n<body>\n"
-                "/debug/pprof/ (chanemu, %s)\n<br>\n<p>Set debug=1 as a query parameter to "
-                "export in legacy text format</p>\n<br>\nTypes of profiles available:\n<table>\n"
-                "<thead><td>Count</td><td>Profile</td></thead>\n" % html.escape(chanemu.IMPL))
-        for name, count in rows:
-            b.write(f"<tr><td>{'' if count is None else count}</td><td><a href='{name}?debug=1'>"
-                    f"{name}</a></td></tr>\n")
-        b.write("</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
-                "<a href=\"/debug/chanemu/chans\">the program's live channels' hchans (JSON)</a>\n<br>\n"
-                "<a href=\"/debug/chanemu/\">live view: every channel, drawn as it runs</a>\n"
-                "<br>\n"
-                "<p>\nProfile Descriptions:\n<ul>\n")
-        for name, _ in rows:
-            b.write(f"<li><div class=profile-name>{name}: </div> "
-                    f"{html.escape(_DESCRIPTIONS[name])}</li>\n")
-        b.write("</ul>\n</p>\n</body>\n</html>")
-        return b.getvalue()
-
-    def _profile(self, name, q):
-        debug = _int_param(q, "debug", 0)
-        annotate = _int_param(q, "chanemu", 0) > 0
-        leak = name == "goroutineleak"
-        if q.get("seconds") is not None:
-            return self._delta(name, q, debug)
-        if debug == 0:
-            data = (goroutine_leak_profile(0, rt=self._rt) if leak
-                    else goroutine_profile(0, rt=self._rt))
-            return (200, data, "application/octet-stream",
-                    [("Content-Disposition", f'attachment; filename="{name}"')])
-        fn = goroutine_leak_profile if leak else goroutine_profile
-        return 200, fn(min(debug, 2), annotate=annotate, rt=self._rt), \
-            "text/plain; charset=utf-8", []
-
-    def _delta(self, name, q, debug):
-        try:
-            sec = int(q["seconds"], 10)
-        except ValueError:
-            sec = 0
-        if sec <= 0:
-            raise _BadRequest('invalid value for "seconds" - must be a positive integer')
-        if debug != 0:
-            raise _BadRequest("seconds and debug params are incompatible")
-        if sec > MAX_DELTA_SECONDS:
-            raise _BadRequest(f'"seconds" exceeds the server\'s limit of {MAX_DELTA_SECONDS}')
-        leak = name == "goroutineleak"
-
-        def counts():
-            snap = _gsnap.take(self._rt, leaks=leak,
-                               filter=(lambda g, leaked: leaked) if leak else None)
-            return {st: n for n, st, _ in _group(snap.records)}
-        t0 = time.monotonic_ns()
-        c0 = counts()
-        if self._stop.wait(sec):
-            raise _Unavailable("the server is closing")
-        c1 = counts()
-        dur = time.monotonic_ns() - t0
-        samples = []
-        for st in list(c1) + [s for s in c0 if s not in c1]:
-            d = c1.get(st, 0) - c0.get(st, 0)
-            if d:
-                samples.append((d, st))
-        data = _pbprof.encode(name, samples, program=f"chanemu-{chanemu.IMPL}",
-                              comments=_comments(), duration_nanos=dur)
-        return (200, data, "application/octet-stream",
-                [("Content-Disposition", f'attachment; filename="{name}-delta"')])
-
-    def _chans(self, q):
-        limit = _int_param(q, "max_waiters", DEFAULT_MAX_WAITERS)
-        rt = self._rt
-        shown = _value_text if self.values else _value_hidden
-
-        def listing():
-            # only this program's channels: those made by its thread (not every thread's)
-            mine = [c for c in _gsnap.live_chans(rt) if c.owner == rt.thread_serial]
-            out = [_chan_json(chanemu.inspect(c), limit, shown) for c in mine]
-            return {"impl": _gsnap.twin_of(rt).IMPL, "num_goroutine": rt.num_goroutine(),
-                    "nanotime": rt.nanotime(), "values": self.values, "channels": out}
-        body = json.dumps(_gsnap.on_runtime(rt, listing), indent=1)
-        return 200, body, "application/json", []
-
-
+# -- what the program's side sends ------------------------------------------------------------
 def _value_text(v):
     """A channel value as the server shows it: its repr, cut to VALUE_REPR_MAX characters."""
     try:
@@ -700,74 +613,21 @@ def _chan_json(st, limit, shown):
             "truncated": len(st.recvq) > limit or len(st.sendq) > limit}
 
 
-class _Flight:
-    __slots__ = ("done", "value", "error")
+def _chans_listing(rt, limit, values):
+    """/debug/chanemu/chans's document: only this program's channels (those made by its
+    thread, not every thread's), values as cut reprs or types. Taken at a safe point."""
+    shown = _value_text if values else _value_hidden
 
-    def __init__(self):
-        self.done = threading.Event()
-        self.value = self.error = None
-
-
-class _Shared:
-    """Snapshots shared between requests. A snapshot pauses the program, so a burst of
-    requests must not take one each. A request is answered with the last snapshot of its kind
-    if it is younger than max_age, or if a newer one is being taken or may not be taken yet;
-    otherwise it takes a new one (requests with nothing to answer meanwhile wait for it).
-    Snapshots are taken one at a time, spaced so that they take at most SNAPSHOT_DUTY of the
-    time."""
-
-    def __init__(self, server):
-        self.server = server
-        self.lock = threading.Lock()
-        self.flights = {}           # key -> _Flight being computed
-        self.done = {}              # key -> (monotonic time taken, result)
-        self.one = threading.Lock()  # one snapshot at a time
-        self.next_at = 0.0          # monotonic time before which no new snapshot starts
-        self.max_age = SNAPSHOT_MIN_AGE
-
-    def get(self, key, compute):
-        with self.lock:
-            now = time.monotonic()
-            hit = self.done.get(key)
-            fl = self.flights.get(key)
-            if hit is not None and (now - hit[0] < self.max_age or fl is not None or
-                                    now < self.next_at):
-                return hit[1]       # fresh enough, or a newer one is on its way
-            lead = fl is None
-            if lead:
-                fl = self.flights[key] = _Flight()
-        if lead:
-            self._lead(key, fl, compute)
-        elif not fl.done.wait(SNAPSHOT_WAIT):
-            raise _Unavailable("chanemu: the snapshot took too long")
-        if fl.error is not None:
-            raise fl.error
-        return fl.value
-
-    def _lead(self, key, fl, compute):
-        try:
-            with self.one:
-                pause = self.next_at - time.monotonic()
-                if pause > 0 and self.server._stop.wait(pause):
-                    raise _Unavailable("the server is closing")
-                t0 = time.monotonic()
-                try:
-                    fl.value = compute()
-                finally:
-                    took = time.monotonic() - t0
-                    self.next_at = time.monotonic() + took * (1 / SNAPSHOT_DUTY - 1)
-                    self.max_age = max(SNAPSHOT_MIN_AGE, took / SNAPSHOT_DUTY)
-        except BaseException as e:      # handed to every request waiting for this one
-            fl.error = e
-        with self.lock:
-            del self.flights[key]
-            if fl.error is None:
-                self.done[key] = (time.monotonic(), fl.value)
-        fl.done.set()
+    def listing():
+        mine = [c for c in _gsnap.live_chans(rt) if c.owner == rt.thread_serial]
+        out = [_chan_json(chanemu.inspect(c), limit, shown) for c in mine]
+        return {"impl": _gsnap.twin_of(rt).IMPL, "num_goroutine": rt.num_goroutine(),
+                "nanotime": rt.nanotime(), "values": bool(values), "channels": out}
+    return _gsnap.on_runtime(rt, listing)
 
 
 def serve(addr="127.0.0.1:6060", *, rt=None, values=True):
-    """Serve Go's debug endpoints for this program over HTTP, from a thread of its own.
+    """Serve Go's debug endpoints for this program over HTTP, from a process of its own.
 
     ``addr`` is ``"host:port"`` (a missing host means 127.0.0.1: loopback by default; port 0
     picks a free port, see ``server.port``). The server observes ``rt``, by default the calling
@@ -785,8 +645,14 @@ def serve(addr="127.0.0.1:6060", *, rt=None, values=True):
     Only the observed program is shown: its goroutines, and the channels made by its thread.
     Channel values (``buf`` slots, blocked senders' values) appear in ``/debug/chanemu/chans``
     as their ``repr`` cut to VALUE_REPR_MAX characters; ``values=False`` shows only their type.
-    Bursts of requests are bounded: MAX_WORKERS served at once, the rest queued (LISTEN_BACKLOG),
-    a stalled client dropped after ``_Handler.timeout`` seconds, and concurrent requests for the
-    same snapshot share one (the program pauses for each snapshot).
+
+    The HTTP server is another process (``python -m chanemu._debugserver``): it parses the
+    requests and renders every answer, and asks the program only for snapshots, which it
+    shares between concurrent requests and spaces so that taking them costs the program at
+    most SNAPSHOT_DUTY of its time. Bursts are bounded: MAX_WORKERS requests served at once,
+    the rest queued (LISTEN_BACKLOG), a stalled client dropped after ``_Handler.timeout``
+    seconds. The process ends with the program (its control pipe closes; on Linux also the
+    parent-death signal, armed for the server's own thread in the program) and at
+    ``close()``.
     """
     return Server(addr, _gsnap.resolve(rt), values)

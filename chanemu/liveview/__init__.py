@@ -37,7 +37,7 @@ def view_of(server):
         with server._lock:
             v = getattr(server, "_liveview", None)
             if v is None:
-                v = server._liveview = View(server._rt, server._stop)
+                v = server._liveview = View(server._rt, server._stop, server.values)
     return v
 
 

@@ -57,9 +57,10 @@ class _Hook:
 class View:
     """The live view of one runtime, shared by every page open on one debug server."""
 
-    def __init__(self, rt, stop):
+    def __init__(self, rt, stop, values=True):
         self.rt = rt
         self.stop = stop                  # the server's closing event
+        self.shown = _state.short_repr if values else _state.type_only
         self.impl = _gsnap.twin_of(rt)
         self.hook = _Hook(self)
         self.cond = threading.Condition()
@@ -124,7 +125,7 @@ class View:
         elif kind in ("unblock", "create"):
             extra = arg.goid if arg is not None else None
         elif kind == "end":
-            extra = None if arg is None else _state.short_repr(arg, 60)
+            extra = None if arg is None else self.shown(arg, 60)
         else:
             extra = None
         return [self.seq, kind, g.goid, self.rt.nanotime(), extra]
@@ -198,7 +199,7 @@ class View:
         # while a picture is taken off it
         known = sorted((c for c in (r() for r in self.chans.valuerefs()) if c is not None),
                        key=_state.rank)
-        chans = [_state.chan_state(c) for c in known[:MAX_CHANS]]
+        chans = [_state.chan_state(c, shown=self.shown) for c in known[:MAX_CHANS]]
         gstates = [_state.goroutine_state(g, _gname(g)) for g in gs]
         if self.clients > 0 or self.paused:
             self._arm()

@@ -25,12 +25,17 @@ def short_repr(v, limit=VALUE_CHARS):
     return r if len(r) <= limit else r[:limit - 1] + "…"
 
 
-def _sudog(t, with_elem):
+def type_only(v, limit=VALUE_CHARS):
+    """A value when values are turned off (``serve(values=False)``): its type's name."""
+    return f"<{type(v).__name__}>"
+
+
+def _sudog(t, with_elem, shown):
     g, elem, is_select = t[0], t[1], t[2]
-    return {"g": g.goid, "elem": short_repr(elem) if with_elem else None, "sel": bool(is_select)}
+    return {"g": g.goid, "elem": shown(elem) if with_elem else None, "sel": bool(is_select)}
 
 
-def _queue(c, name, ends, cap=None):
+def _queue(c, name, ends, cap=None, shown=short_repr):
     """A wait queue as {len, head, tail}: all of it when short, else both ends. A long queue
     is read by index (a walk of the links each), never listed whole. With a cap, a queue
     longer than cap is its head alone and ``atleast`` (its length is more than len - 1): the
@@ -40,19 +45,20 @@ def _queue(c, name, ends, cap=None):
     if cap is not None and at(name, cap) is not None:
         head = (at(name, i) for i in range(min(ends, cap + 1)))
         return {"len": cap + 1, "atleast": True, "tail": [],
-                "head": [_sudog(t, with_elem) for t in head]}
+                "head": [_sudog(t, with_elem, shown) for t in head]}
     n = c._waitq_len(name)
     if n <= 2 * ends:
-        return {"len": n, "head": [_sudog(t, with_elem) for t in c._waitq(name)], "tail": []}
-    return {"len": n, "head": [_sudog(at(name, i), with_elem) for i in range(ends)],
-            "tail": [_sudog(at(name, i), with_elem) for i in range(n - ends, n)]}
+        return {"len": n, "head": [_sudog(t, with_elem, shown) for t in c._waitq(name)],
+                "tail": []}
+    return {"len": n, "head": [_sudog(at(name, i), with_elem, shown) for i in range(ends)],
+            "tail": [_sudog(at(name, i), with_elem, shown) for i in range(n - ends, n)]}
 
 
 def _held(i, recvx, qcount, size):
     return (i - recvx) % size < qcount
 
 
-def _slots(c):
+def _slots(c, shown=short_repr):
     """[[index, repr or None], ...]: every slot of a small ring; of a large one the slots from
     recvx on and those before sendx. None marks an empty slot (not the value None)."""
     size = c._hchan_field("dataqsiz")
@@ -65,18 +71,19 @@ def _slots(c):
     else:
         idx = sorted({(recvx + k) % size for k in range(RING_ENDS)}
                      | {(sendx - 1 - k) % size for k in range(RING_ENDS)})
-    return [[i, short_repr(buf[i]) if _held(i, recvx, qcount, size) else None] for i in idx]
+    return [[i, shown(buf[i]) if _held(i, recvx, qcount, size) else None] for i in idx]
 
 
-def chan_state(c, ends=QUEUE_ENDS, cap=None):
+def chan_state(c, ends=QUEUE_ENDS, cap=None, shown=short_repr):
     """The picture of one channel's hchan, labelled with Go's field names. cap: see _queue
     (a trace records a picture at every event, so it bounds the walk; the live view does not,
-    and bounds how often it looks instead)."""
+    and bounds how often it looks instead). shown: how a value is written (type_only when
+    the debug server was started with values=False)."""
     f = c._hchan_field
     return {"id": chan_id(c), "qcount": f("qcount"), "dataqsiz": f("dataqsiz"),
             "closed": int(f("closed")), "sendx": f("sendx"), "recvx": f("recvx"),
-            "slots": _slots(c), "recvq": _queue(c, "recvq", ends, cap),
-            "sendq": _queue(c, "sendq", ends, cap)}
+            "slots": _slots(c, shown), "recvq": _queue(c, "recvq", ends, cap, shown),
+            "sendq": _queue(c, "sendq", ends, cap, shown)}
 
 
 def rank(c):
