@@ -85,6 +85,42 @@ def test_picture_with_a_failed_make_kept_alive(ce):
     assert serve(ce, client, setup)
 
 
+def test_a_broken_channel_costs_its_own_place_not_the_picture(ce, monkeypatch):
+    """A channel whose struct cannot be read (here, reading it is made to fail) is left out of
+    the picture and counted; every other channel is still in it."""
+    bad_ids = set()
+    real_rank, real_state = _state.rank, _state.chan_state
+
+    def failing(real):
+        def read(c, *a, **kw):
+            if chanemu._views.chan_id(c) in bad_ids:
+                raise RuntimeError("unreadable on purpose")
+            return real(c, *a, **kw)
+        return read
+
+    def setup():
+        bad, worse, good = ce.Chan(1), ce.Chan(1), ce.Chan(2)
+        bad.send(1)
+        g = ce.go(bad.send, 2)               # parks: the picture meets bad through g too
+        wait_parked(ce, g, "chan send")
+        good.send("kept")
+        bad_ids.update({chanemu._views.chan_id(bad), chanemu._views.chan_id(worse)})
+        return bad, worse, good
+
+    monkeypatch.setattr(_state, "rank", failing(real_rank))
+    monkeypatch.setattr(_state, "chan_state", failing(real_state))
+
+    def client(prog):
+        bad, worse, good = prog.env
+        st = prog.state()
+        assert "error" not in st, st.get("error")
+        assert prog.chan(st, good)["slots"] == [[0, "'kept'"], [1, None]]
+        assert st["unreadable"] == 2
+        assert not {c["id"] for c in st["chans"]} & bad_ids
+        return True
+    assert serve(ce, client, setup)
+
+
 def test_long_queue_and_ring_both_ends(ce):
     """A queue of 50 is its first and last QUEUE_ENDS sudogs and its length; a large ring
     keeps the slots from recvx on and those before sendx."""

@@ -197,9 +197,12 @@ class View:
         scan = self._scan_heap()
         # valuerefs() copies in one step: the hook may add a channel from the runtime thread
         # while a picture is taken off it
-        known = sorted((c for c in (r() for r in self.chans.valuerefs()) if c is not None),
-                       key=_state.rank)
-        chans = [_state.chan_state(c, shown=self.shown) for c in known[:MAX_CHANS]]
+        ranked, unreadable = _readable(
+            (c for c in (r() for r in self.chans.valuerefs()) if c is not None), _state.rank)
+        known = [c for _, c in sorted(ranked, key=lambda kc: kc[0])]
+        chans, failed = _readable(known[:MAX_CHANS],
+                                  lambda c: _state.chan_state(c, shown=self.shown))
+        unreadable += failed
         gstates = [_state.goroutine_state(g, _gname(g)) for g in gs]
         if self.clients > 0 or self.paused:
             self._arm()
@@ -207,7 +210,8 @@ class View:
         self.cost = time.thread_time() - t0 - scan
         return {"impl": self.impl.IMPL, "clock": rt.clock, "nanotime": rt.nanotime(),
                 "num_goroutine": rt.num_goroutine(), "dead": bool(rt.dead),
-                "nchans": len(known), "chans": chans,
+                "nchans": len(known) - failed, "chans": [st for st, _ in chans],
+                "unreadable": unreadable,
                 "goroutines": gstates, "raw": raw}
 
     def _scan_heap(self):
@@ -217,8 +221,7 @@ class View:
         if now < self.next_scan:
             return 0.0
         t0 = time.thread_time()
-        for c in _live_chans(self.impl):
-            self._know(c)
+        _readable(_live_chans(self.impl), self._know)
         took = time.thread_time() - t0
         self.next_scan = now + max(CHAN_SCAN_EVERY, took * SCAN_SHARE)
         return took
@@ -426,6 +429,19 @@ def _stops(at, kind, arg):
     if at == "sched":
         return kind == "start"
     return kind == "chan" or (kind == "block" and arg in _state.CHAN_REASONS)
+
+
+def _readable(chans, read):
+    """(read(c), c) for each channel that can be read, and how many could not: one object the
+    heap scan found broken (a subclass overriding the struct's accessors, say) costs its own
+    place in the picture, never the picture."""
+    out, bad = [], 0
+    for c in chans:
+        try:
+            out.append((read(c), c))
+        except Exception:
+            bad += 1
+    return out, bad
 
 
 def _live_chans(impl):

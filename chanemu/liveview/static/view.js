@@ -252,6 +252,9 @@ function render(st) {
   if ((st.nchans || 0) > chans.length) {
     html += `<p class="empty-note">${st.nchans - chans.length} more channels not drawn (the busiest are first)</p>`;
   }
+  if (st.unreadable) {
+    html += `<p class="empty-note">${st.unreadable} channels could not be read (left out)</p>`;
+  }
   setHTML("chans", html);
   const evs = st.events || [];
   setHTML("events", evs.slice().reverse().map((e) =>
