@@ -44,7 +44,9 @@ Compare ratios within one run. bench/README.md defines the workloads and the spe
 W5_N, W5_N_QUICK = 100_000, 10_000
 W5_N_THREADS, W5_N_THREADS_QUICK = 10_000, 2_000
 
-ALL_LIBS = ["c", "python"] + peers.NAMES + ["go"]
+ALL_LIBS = ["c", "c-stack", "python"] + peers.NAMES + ["go"]
+#: chanemu's libraries: the C twin on each switch backend, and the pure-Python twin
+TWIN_LIBS = ("c", "c-stack", "python")
 
 
 def add_arguments(p):
@@ -58,6 +60,9 @@ def add_arguments(p):
                         ".pdf; needs matplotlib)")
     p.add_argument("--impl", choices=("c", "python", "both", "none"), default="both",
                    help="which chanemu twins to measure (default: both)")
+    p.add_argument("--switch", choices=("greenlet", "stack", "both"), default="both",
+                   help="the C twin's switch backends to measure (CHANEMU_SWITCH): greenlet, "
+                        "stack, or both (default; stack where this platform has it)")
     p.add_argument("--peers", metavar="LIST", type=_parse_peers, default=None,
                    help=f"comma-separated peers to measure, or none (default: every installed "
                         f"one of {', '.join(peers.NAMES)}, go)")
@@ -117,8 +122,9 @@ def _child_env(lib):
     root = os.path.dirname(os.path.dirname(os.path.abspath(chanemu.__file__)))
     path = os.environ.get("PYTHONPATH")
     env = dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
-    if lib in ("c", "python"):
-        env["CHANEMU_IMPL"] = lib
+    if lib in TWIN_LIBS:
+        env["CHANEMU_IMPL"] = "python" if lib == "python" else "c"
+        env["CHANEMU_SWITCH"] = "stack" if lib == "c-stack" else "greenlet"
     prog = _measure._progress
     if prog:
         env[_measure.PROGRESS_ENV] = prog.env_value()
@@ -214,11 +220,10 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
 
     for impl in impls:
         res["libraries"][impl] = {"label": report.LABELS[impl],
-                                  "version": f"chanemu {chanemu.__version__} ({impl} twin)"}
-        try:
-            chanemu._import_core(impl)
-        except ImportError as e:
-            res["libraries"][impl]["skipped"] = f"not available: {e}"
+                                  "version": f"chanemu {chanemu.__version__} ({_what(impl)})"}
+        why = _twin_missing(impl)
+        if why:
+            res["libraries"][impl]["skipped"] = f"not available: {why}"
             continue
         r = res["results"][impl] = {}
         mine = w_items                       # each twin pairs its W2 with a floor of its own
@@ -341,6 +346,9 @@ def run_cli(args):
     if "W2" in items and "floor" not in items:
         items.append("floor")                # W2's ratio needs it, measured in the same run
     impls = {"both": ["c", "python"], "none": []}.get(args.impl, [args.impl])
+    if "c" in impls:
+        backends = {"greenlet": ["c"], "stack": ["c-stack"], "both": ["c", "c-stack"]}
+        impls[impls.index("c"):impls.index("c") + 1] = backends[args.switch]
     peer_names = peers.NAMES + ["go"] if args.peers is None else args.peers
     argv = [a for a in sys.argv[1:] if a != "bench"] if sys.argv[1:2] == ["bench"] else []
     print("chanemu bench: measuring (progress below) ...", file=sys.stderr, flush=True)
@@ -368,9 +376,41 @@ def _render(res, args):
 
 # -- what the children run --------------------------------------------------------------------
 
+def _what(lib):
+    if lib == "python":
+        return "pure-Python twin"
+    return "C twin, " + ("stack switch" if lib == "c-stack" else "greenlet switch")
+
+
+def _twin_missing(lib):
+    """None if this twin (and switch backend) loads here, else why not: asked in a child, since
+    the switch backend is chosen once per process."""
+    code = ("import chanemu,sys; chanemu._import_core(sys.argv[1]); "
+            "from chanemu._bench import cli; cli._check_switch(sys.argv[2])")
+    p = subprocess.run([sys.executable, "-c", code, "python" if lib == "python" else "c", lib],
+                       env=_child_env(lib), capture_output=True, text=True, timeout=120)
+    if p.returncode == 0:
+        return None
+    lines = p.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {p.returncode}"
+
+
+def _check_switch(lib):
+    """In a child: the C twin runs on the switch backend this library stands for."""
+    if lib not in ("c", "c-stack"):
+        return
+    want = "stack" if lib == "c-stack" else "greenlet"
+    core = chanemu._import_core("c")
+    got = getattr(core, "SWITCH", "greenlet")
+    if got != want:
+        raise RuntimeError(f"the C twin runs on the {got} switch, not {want} "
+                           f"(CHANEMU_SWITCH={os.environ.get('CHANEMU_SWITCH')!r})")
+
+
 def _suite(lib, items, quick):
     from . import workloads
     out = {}
+    _check_switch(lib)
     paired = lib in ("c", "python") and "W2" in items and "floor" in items
     for item in items:
         if paired and item in ("W2", "floor"):
@@ -385,7 +425,7 @@ def _suite(lib, items, quick):
                     out["W2"] = out["floor"] = {"error": f"{type(e).__name__}: {e}"}
             continue
         try:
-            if lib in ("c", "python"):
+            if lib in TWIN_LIBS:
                 if item in gobench.BY_NAME:
                     name, fn, start, max_n, _what = gobench.BY_NAME[item]
                 else:
@@ -409,8 +449,9 @@ def child_main(argv):
         elif argv[:1] == ["w5"]:
             lib, n = argv[1], int(argv[2])
             out = {}
-            if lib in ("c", "python"):
+            if lib in TWIN_LIBS:
                 from . import workloads
+                _check_switch(lib)
                 out["ns"] = workloads.spawn_blocked(n, out)
             else:
                 def finish(o):

@@ -15,6 +15,8 @@ the reference machine of bench/README.md, shown only when ``go`` is not on PATH)
 ``W5_bytes`` (RSS bytes per blocked task), ``floor`` (a bare greenlet switch pair, measured in the
 C twin's process), and Go's benchmark names.
 """
+import re
+
 from . import gobench
 
 #: W1-W6: (id, name, unit, what one operation is)
@@ -32,6 +34,7 @@ W_IDS = [w[0] for w in WORKLOADS]
 #: library key -> label, in table order
 LABELS = {
     "c": "chanemu C",
+    "c-stack": "chanemu C (stack)",
     "python": "chanemu Python",
     "gevent": "gevent",
     "asyncio": "asyncio",
@@ -293,6 +296,30 @@ def targets(res):
         r = _ratio(c(wid), peer)
         if r is not None:
             out.append((f"{wid} / best peer ({LABELS[k]})", r, "< 1x", r < 1))
+    return out + stack_targets(res)
+
+
+def stack_targets(res):
+    """The stack switch backend's targets (issue 16, bench/README.md), when it was measured:
+    W2 at or below Go GOMAXPROCS=1 (within 1.1x on CPython 3.13+), below runloom's W2, and
+    the other workloads no slower than on the greenlet backend."""
+    if "c-stack" not in res.get("results", {}):
+        return []
+    s = lambda b: _median(res, "c-stack", b)               # noqa: E731
+    g = lambda b: _median(res, "c", b)                     # noqa: E731
+    py = res.get("meta", {}).get("python", "")
+    m = re.search(r"(\d+)\.(\d+)", py)
+    limit = 1.1 if m and (int(m.group(1)), int(m.group(2))) >= (3, 13) else 1.0
+    out = []
+    r = _ratio(s("W2"), _median(res, go1_key(res), "W2"))
+    out.append(("W2 stack / Go 1P", r, f"<= {limit}x", r is not None and r <= limit))
+    r = _ratio(s("W2"), _median(res, "runloom", "W2"))
+    if r is not None:
+        out.append(("W2 stack / runloom", r, "< 1x", r < 1))
+    for wid in ("W1", "W3", "W4", "W5", "W6"):
+        r = _ratio(s(wid), g(wid))
+        if r is not None:
+            out.append((f"{wid} stack / greenlet", r, "<= 1x", r <= 1))
     return out
 
 
