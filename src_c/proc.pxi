@@ -306,12 +306,6 @@ cdef class Runtime:
             return self.vnow
         return chanemu_monotonic_ns()
 
-    cdef inline int64_t waittime(self) noexcept:
-        """The clock for g.waitsince: coarse (ms) on the real clock, see clock.h."""
-        if self.virtual:
-            return self.vnow
-        return chanemu_coarse_ns()
-
     # -- registry ---------------------------------------------------------------------------
     def goroutines(self):
         return list(self.allgs.values())
@@ -731,7 +725,10 @@ cdef int gopark(Runtime rt, int reason) except -1:
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
     gp.waitreason = reason
-    gp.waitsince = rt.waittime()
+    # One coarse clock read (see clock.h) for both: when gp parked (dumps read it in minutes),
+    # and when it gave up the thread (the next G's time slice starts there).
+    rt.gaveup_at = chanemu_coarse_ns()
+    gp.waitsince = rt.vnow if rt.virtual else rt.gaveup_at
     gp.atomicstatus = _Gwaiting
     if rt.tracer is not None:
         rt.tracer("block", gp, WAIT_REASONS[reason])
@@ -832,10 +829,12 @@ cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
     cdef int64_t now
     if rt.safepoint_pending:
         rt.run_safepoints()
+        rt.gaveup_at = chanemu_coarse_ns()      # their time is the scheduler's, not the next G's
     if rt.timer_next != NO_TIMER:
         now = rt.nanotime()
         if rt.timer_next <= now:
             rt.runtimers(now)
+            rt.gaveup_at = chanemu_coarse_ns()
     cdef Goroutine gp = rt.getnext()
     if gp is None:
         gp = findrunnable(rt, False)
@@ -845,11 +844,10 @@ cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
         # Readied while we looked for work (a timer of ours fired), or yielded with nothing
         # else to run: no switch needed.
         gp.atomicstatus = _Grunning
-        newslice(rt)
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
-        return 0
-    return execute(rt, gp)
+        return 0      # schedule counts the resumption (swgen): a new time slice starts lazily
+    return execute(rt, gp, me)
 
 
 cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
@@ -916,7 +914,7 @@ cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
     return 0
 
 
-cdef inline int execute(Runtime rt, Goroutine gp) except -1:
+cdef inline int execute(Runtime rt, Goroutine gp, Goroutine me) except -1:
     """Make gp the running G and switch to its greenlet (a worker's, if gp is new).
 
     A fresh greenlet starts with the Python recursion depth of the greenlet that starts it, so
@@ -925,13 +923,13 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     park, would run out of recursion depth.
 
     If the switch itself fails (greenlet cannot save the stack: MemoryError), nothing ran: gp
-    goes back to runnext, the caller is the running G again, and the error is raised in it.
+    goes back to runnext, me (the caller) is the running G again, and the error is raised in it.
     """
-    cdef Goroutine me = rt.curg
     cdef unsigned long long gen
-    cdef bint fresh = gp.gr is None
+    cdef bint fresh = False
     gr = gp.gr
-    if fresh:
+    if gr is None:
+        fresh = True
         # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         try:
             gr = gfget(rt)
@@ -943,8 +941,7 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
         gr = first
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    newslice(rt)
-    gen = rt.swgen
+    gen = rt.swgen      # gp's resumption counts one; its time slice starts lazily (checkpreempt_slow)
     # No try block on this path (it costs every switch): the switch's NULL is checked here.
     if rt.tracer is not None:
         try:
@@ -1018,6 +1015,7 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
     while True:
         gp = rt.getnext()
         if gp is not None:
+            rt.gaveup_at = chanemu_coarse_ns()   # gp's slice starts after the wait, not before
             return gp
         when = rt.timer_next
         if when == NO_TIMER:
@@ -1148,6 +1146,7 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
     gfput_current(rt)
+    rt.gaveup_at = chanemu_coarse_ns()
     raise_fatal(rt, exc)
     await_reuse(rt)
     return rt.curg
@@ -1171,6 +1170,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     gp.startfn = gp.args = gp.kwargs = None
     if rt.safepoint_pending:
         rt.run_safepoints()
+    rt.gaveup_at = chanemu_coarse_ns()
     nxt = rt.getnext()
     if nxt is None:
         nxt = findrunnable(rt, True)
@@ -1180,13 +1180,14 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    newslice(rt)
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
     if nxt.gr is None:
-        # A new goroutine: run it right here, no switch needed.
+        # A new goroutine: run it right here, no switch needed (but a G starts: count it, so
+        # that its time slice starts anew).
         nxt.gr = me
+        rt.swgen += 1
         return nxt
     if len(rt.gfree) >= GFREE_CAP:
         # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
@@ -1247,6 +1248,7 @@ cdef int goschedImpl(Runtime rt, str kind) except -1:
     cdef Goroutine gp = rt.curg
     gp.atomicstatus = _Grunnable
     gq_put(&rt.globrunq, gp)
+    rt.gaveup_at = chanemu_coarse_ns()
     if rt.tracer is not None:
         rt.tracer(kind, gp, None)
     try:
@@ -1266,10 +1268,12 @@ def set_preempt_slice(int64_t ns):
         newslice(rt)
 
 
-cdef inline void newslice(Runtime rt) noexcept:
-    """A G starts running: its time slice ends preempt_slice from now."""
+cdef void newslice(Runtime rt) noexcept:
+    """The running G's time slice starts now: it ends preempt_slice from now."""
     global chanemu_preempt_deadline
-    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+    rt.gaveup_at = chanemu_coarse_ns()
+    rt.slicetick = rt.swgen
+    rt.preempt_at = rt.gaveup_at + preempt_slice
     chanemu_preempt_deadline = rt.preempt_at
 
 
@@ -1283,10 +1287,18 @@ cdef inline int checkpreempt_inline() except -1:
 
 
 cdef int checkpreempt_slow(Runtime rt) except -1:
+    """Past the thread's deadline. A switch does not start the next G's slice (no clock read on
+    the hot path): as Go's sysmon compares a P's schedtick with the one it saw last, this looks
+    whether a G has started since the slice began (swgen moved). If so, the running G's slice
+    started when the previous one gave up the thread (rt.gaveup_at, read where that G parked,
+    yielded or ended). A G that has had its slice yields."""
     global chanemu_preempt_deadline
+    if rt.swgen != rt.slicetick:
+        rt.slicetick = rt.swgen
+        rt.preempt_at = rt.gaveup_at + preempt_slice
+    chanemu_preempt_deadline = rt.preempt_at     # (the copy may have been another runtime's)
     if chanemu_coarse_ns() >= rt.preempt_at:
         return preempt(rt)
-    chanemu_preempt_deadline = rt.preempt_at     # the copy was another runtime's
     return 0
 
 
@@ -1323,6 +1335,7 @@ def run_main(Runtime rt, main, tuple args, dict kwargs):
     g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
+    rt.gaveup_at = chanemu_coarse_ns()      # main's time slice starts here
     result = g1.gr.switch()
     if type(result) is _MainExit:
         raise (<_MainExit>result).exc

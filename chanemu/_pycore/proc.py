@@ -246,7 +246,8 @@ class Runtime:
         self.rand = rand.Rand(seed)
         self.thread_ident = threading.get_ident()
         self.thread_serial = thread_serial()
-        self.swgen = 0            # goroutine resumptions so far: tells a failed switch apart
+        self.swgen = 0            # goroutine resumptions so far (Go's schedtick): tells a failed
+                                  # switch apart, and starts the next time slice lazily
         self.fatal_target = None  # greenlet a fatal error is thrown into
         self.dead = False         # the program has ended: blocking calls unwind
         self.vnow = 0             # virtual clock, ns since the synctest epoch
@@ -266,9 +267,13 @@ class Runtime:
         # "end" (arg: exception or None).
         self.tracer = None
         # Preemption: the coarse real-clock reading after which the running G yields at its
-        # next runtime call (set whenever a G starts running), and a count of the scheduler's
-        # own sections (timer functions, safe points) in which it must not (Go's m.locks).
-        self.preempt_at = _clock_ns(_COARSE) + preempt_slice
+        # next runtime call, the swgen at which that slice started, and when a G last gave up
+        # the thread (parked, yielded, ended: where the next G's slice starts; a switch does not
+        # read the clock, checkpreempt_slow starts the slice), and a count of the scheduler's
+        # own sections (timer functions, safe points) in which no G yields (Go's m.locks).
+        self.gaveup_at = _clock_ns(_COARSE)
+        self.preempt_at = self.gaveup_at + preempt_slice
+        self.slicetick = 0
         self.nopreempt = 0
 
     # -- clock ---------------------------------------------------------------------------
@@ -276,13 +281,6 @@ class Runtime:
         if self.clock == "virtual":
             return self.vnow
         return _time.monotonic_ns()
-
-    def waittime(self):
-        """The clock for g.waitsince: coarse (ms) on the real clock. Only dumps read it, in
-        minutes; Go too sets waitsince lazily."""
-        if self.clock == "virtual":
-            return self.vnow
-        return _time.clock_gettime_ns(_COARSE)
 
     # -- goroutines ----------------------------------------------------------------------
     def newg(self, fn, args, kwargs, parent, gopc):
@@ -628,7 +626,10 @@ def gopark(rt, reason):
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
     gp.waitreason = reason
-    gp.waitsince = rt.waittime()
+    # One coarse clock read for both: when gp parked (dumps read it in minutes; Go too sets
+    # waitsince lazily), and when it gave up the thread (the next G's time slice starts there).
+    rt.gaveup_at = now = _clock_ns(_COARSE)
+    gp.waitsince = rt.vnow if rt.clock == "virtual" else now
     gp.atomicstatus = _Gwaiting
     if rt.tracer is not None:
         rt.tracer("block", gp, reason)
@@ -725,18 +726,20 @@ def schedule(rt):
     try:
         if rt.safepoint_pending:
             rt.run_safepoints()
+            rt.gaveup_at = _clock_ns(_COARSE)     # their time is the scheduler's, not the next G's
         if rt.timer_next != NO_TIMER:
             now = rt.nanotime()
             if rt.timer_next <= now:
                 rt.runtimers(now)
+                rt.gaveup_at = _clock_ns(_COARSE)
         gp = rt.getnext()
         if gp is None:
             # None: a fatal error was delivered, and later we were readied
             gp = findrunnable(rt, False)
         if gp is me:
-            # Readied while we looked for work (a timer of ours fired): no switch needed.
+            # Readied while we looked for work (a timer of ours fired): no switch needed (the
+            # resumption is counted below: a new time slice starts lazily).
             gp.atomicstatus = _Grunning
-            rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
             if rt.tracer is not None:
                 rt.tracer("start", gp, None)
         elif gp is not None:
@@ -839,8 +842,7 @@ def execute(rt, gp):
         gr = first
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
-    gen = rt.swgen
+    gen = rt.swgen      # gp's resumption counts one; its time slice starts lazily (checkpreempt_slow)
     try:
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
@@ -893,6 +895,7 @@ def findrunnable(rt, exiting):
     while True:
         gp = rt.getnext()
         if gp is not None:
+            rt.gaveup_at = _clock_ns(_COARSE)   # gp's slice starts after the wait, not before
             return gp
         when = rt.timer_next
         if when == NO_TIMER:
@@ -1029,6 +1032,7 @@ def crash(rt, gp, exc):
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
     gfput_current(rt)
+    rt.gaveup_at = _clock_ns(_COARSE)
     raise_fatal(rt, exc)
     await_reuse(rt)
     return rt.curg
@@ -1051,6 +1055,7 @@ def goexit0(rt, gp):
     gp.startfn = gp.args = gp.kwargs = None
     if rt.safepoint_pending:
         rt.run_safepoints()
+    rt.gaveup_at = _clock_ns(_COARSE)
     nxt = rt.getnext()
     if nxt is None:
         nxt = findrunnable(rt, True)
@@ -1060,13 +1065,14 @@ def goexit0(rt, gp):
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
     me = greenlet.getcurrent()
     if nxt.gr is None:
-        # A new goroutine: run it right here, no switch needed.
+        # A new goroutine: run it right here, no switch needed (but a G starts: count it, so
+        # that its time slice starts anew).
         nxt.gr = me
+        rt.swgen += 1
         return nxt
     if len(rt.gfree) >= GFREE_CAP:
         # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
@@ -1099,6 +1105,7 @@ def goschedImpl(rt, kind):
     gp = rt.curg
     gp.atomicstatus = _Grunnable
     rt.globrunq.append(gp)
+    rt.gaveup_at = _clock_ns(_COARSE)
     if rt.tracer is not None:
         rt.tracer(kind, gp, None)
     try:
@@ -1119,7 +1126,14 @@ def set_preempt_slice(ns):
     preempt_slice = ns
     rt = getattr(_tls, "rt", None)
     if rt is not None:
-        rt.preempt_at = _clock_ns(_COARSE) + ns
+        newslice(rt)
+
+
+def newslice(rt):
+    """The running G's time slice starts now: it ends preempt_slice from now."""
+    rt.gaveup_at = _clock_ns(_COARSE)
+    rt.slicetick = rt.swgen
+    rt.preempt_at = rt.gaveup_at + preempt_slice
 
 
 # The coarse time at which a runtime call next looks at its runtime's time slice: at most
@@ -1137,7 +1151,15 @@ def checkpreempt():
 
 
 def checkpreempt_slow():
+    """Past the gate. A switch does not start the next G's slice (no clock read on the hot
+    path): as Go's sysmon compares a P's schedtick with the one it saw last, this looks whether
+    a G has started since the slice began (swgen moved). If so, the running G's slice started
+    when the previous one gave up the thread (rt.gaveup_at, read where that G parked, yielded or
+    ended). A G that has had its slice yields."""
     rt = getrt()
+    if rt.swgen != rt.slicetick:
+        rt.slicetick = rt.swgen
+        rt.preempt_at = rt.gaveup_at + preempt_slice
     now = _clock_ns(_COARSE)
     if now >= rt.preempt_at:
         preempt(rt)
@@ -1198,6 +1220,7 @@ def run_main(rt, main, args, kwargs):
     g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
+    rt.gaveup_at = _clock_ns(_COARSE)      # main's time slice starts here
     result = g1.gr.switch(g1)
     if type(result) is _MainExit:
         raise result.exc
