@@ -997,11 +997,33 @@ def _g0_loop(*_):
     cdef Runtime rt = getrt()
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
+            try:
+                PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
+            except GreenletExit:
+                raise
+            except BaseException as e:
+                if rt.dead:
+                    raise
+                g0_deliver(rt, e)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except GreenletExit:
         return None
+
+
+cdef int g0_deliver(Runtime rt, object exc) except -1:
+    """A worker ended with an error it could not deliver (its throw failed): g0 delivers it. If
+    that fails too, g0 ends with it, and greenlet hands it to g0's parent, the fatal target, which
+    takes it as a delivered fatal error (a new g0 is made when one is next needed)."""
+    cdef Goroutine g1
+    try:
+        return raise_fatal(rt, exc)
+    except BaseException:
+        g1 = rt.allgs.get(1)
+        if g1 is not None and g1.gr is rt.fatal_target:
+            rt.curg = g1
+        rt.g0 = None
+        raise
 
 
 cdef Goroutine findrunnable(Runtime rt, bint exiting):
@@ -1032,13 +1054,15 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
         rt.runtimers(rt.nanotime())
     if rt.dead:
         raise GreenletExit()
-    if exiting:
-        gfput_current(rt)
     if not rt.allgs:
-        raise_fatal(rt, FatalError(E_GOEXIT_DEADLOCK, ""))
+        exc = FatalError(E_GOEXIT_DEADLOCK, "")
     else:
         from chanemu import _traceback
-        raise_fatal(rt, Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines())))
+        exc = Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines()))
+    if exiting:
+        deliver_from_worker(rt, exc)
+    else:
+        raise_fatal(rt, exc)
     return None
 
 
@@ -1076,18 +1100,54 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     later switched back to (it was readied, or reused from the free list).
     """
     cdef Goroutine g1
+    cdef unsigned long long gen
     target = rt.fatal_target
     if is_current_greenlet(target):
         raise exc
+    prev = rt.curg
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
         rt.curg = g1
+    landed = rt.curg
+    gen = rt.swgen
     exctype = type(exc)
     tb = exc.__traceback__
-    # With its traceback: the crashed goroutine's frames stay in what the target prints.
-    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
-                     <PyObject*>tb if tb is not None else NULL)
+    try:
+        inject_switch_fault()
+        # With its traceback: the crashed goroutine's frames stay in what the target prints.
+        PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
+                         <PyObject*>tb if tb is not None else NULL)
+    except BaseException as e:
+        if rt.swgen == gen and not rt.dead and rt.curg is landed:
+            # The throw failed before it switched (greenlet could not save the stack): nothing
+            # changed. The caller raises the switch's error, carrying the fatal error with it.
+            rt.curg = prev
+            if e is not exc and e.__context__ is None:
+                e.__context__ = exc
+        raise
     return 0
+
+
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off and raise_fatal's throws
+# fail before they switch, as greenlet's do when it cannot save the stack.
+cdef int switch_faults = 0
+
+
+cdef int inject_switch_fault() except -1:
+    global switch_faults
+    if switch_faults > 0:
+        switch_faults -= 1
+        raise MemoryError("chanemu: injected switch failure (tests)")
+    return 0
+
+
+def _fail_switches(int n):
+    """Tests: make the next n hand-offs of goexit0 and throws of raise_fatal fail before they
+    switch, with MemoryError. Returns how many were still pending."""
+    global switch_faults
+    old = switch_faults
+    switch_faults = n
+    return old
 
 
 # -- goroutine lifecycle ---------------------------------------------------------------------
@@ -1145,9 +1205,21 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     rt.allgs.pop(gp.goid, None)
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
-    gfput_current(rt)
     rt.gaveup_at = chanemu_coarse_ns()
-    raise_fatal(rt, exc)
+    return deliver_from_worker(rt, exc)
+
+
+cdef Goroutine deliver_from_worker(Runtime rt, object exc):
+    """This worker's goroutine is dead (crashed, or ended with no goroutine it could hand over
+    to): it goes on the free list and delivers exc to the fatal target. Returns the next G to run
+    on this worker, when it is reused. If the delivery's throw fails, the worker leaves the free
+    list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop)."""
+    gfput_current(rt)
+    try:
+        raise_fatal(rt, exc)
+    except BaseException:
+        gfdrop_current(rt)
+        raise
     await_reuse(rt)
     return rt.curg
 
@@ -1155,6 +1227,13 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
 cdef void gfput_current(Runtime rt):
     if len(rt.gfree) < GFREE_CAP:
         rt.gfree.append(greenlet.getcurrent())
+
+
+cdef void gfdrop_current(Runtime rt) noexcept:
+    """Undo gfput_current: the running worker is not idle after all."""
+    cdef Py_ssize_t n = len(rt.gfree)
+    if n and is_current_greenlet(rt.gfree[n - 1]):
+        rt.gfree.pop()
 
 
 cdef Goroutine goexit0(Runtime rt, Goroutine gp):
@@ -1175,29 +1254,53 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     if nxt is None:
         nxt = findrunnable(rt, True)
         if nxt is None:
-            # This worker went on the free list and a new goroutine reuses it: rt.curg.
-            await_reuse(rt)
+            # A fatal error was delivered from this worker, which a new goroutine then reused:
+            # rt.curg.
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    if rt.tracer is not None:
-        rt.tracer("start", nxt, None)
-    me = greenlet.getcurrent()
-    if nxt.gr is None:
-        # A new goroutine: run it right here, no switch needed (but a G starts: count it, so
-        # that its time slice starts anew).
-        nxt.gr = me
-        rt.swgen += 1
-        return nxt
-    if len(rt.gfree) >= GFREE_CAP:
-        # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
-        # to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's child here).
-        me.parent = getg0(rt)
-        return None
-    rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
-    PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
-    await_reuse(rt)
-    return rt.curg
+    return handoff(rt, gp, nxt)
+
+
+cdef Goroutine handoff(Runtime rt, Goroutine gp, Goroutine nxt):
+    """The rest of goexit0: nxt, marked running, runs next, right here if it is new, else on its
+    own greenlet, which this worker switches to after going on the free list. Returns the next
+    G to run on this worker (nxt, or rt.curg when the worker is reused), or None when the worker
+    ends. Until the switch lands nothing is lost: if the tracer, the free list or the switch
+    itself fails (greenlet could not save the stack), nxt is runnable again and the error is the
+    program's fatal error, delivered from this worker as a crash's is."""
+    cdef unsigned long long gen = rt.swgen
+    try:
+        if rt.tracer is not None:
+            rt.tracer("start", nxt, None)
+        me = greenlet.getcurrent()
+        if nxt.gr is None:
+            # A new goroutine: run it right here, no switch needed (but a G starts: count it,
+            # so that its time slice starts anew).
+            nxt.gr = me
+            rt.swgen += 1
+            return nxt
+        if len(rt.gfree) >= GFREE_CAP:
+            # Free list full: end this greenlet. Its end switches to its parent, g0, which
+            # switches to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's
+            # child here).
+            me.parent = getg0(rt)
+            return None
+        rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
+        inject_switch_fault()
+        PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
+    except BaseException as e:
+        if rt.swgen != gen or rt.dead or rt.curg is not nxt:
+            raise       # the switch landed; this idle worker was thrown into later
+        err = e
+    else:
+        await_reuse(rt)
+        return rt.curg
+    gfdrop_current(rt)
+    nxt.atomicstatus = _Grunnable
+    rt.curg = gp
+    rt.runqput(nxt, True)
+    return deliver_from_worker(rt, err)
 
 
 cdef object caller_site():

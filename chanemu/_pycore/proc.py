@@ -879,11 +879,32 @@ def _g0_loop(rt):
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            rt.curg.gr.switch(rt.curg)
+            try:
+                rt.curg.gr.switch(rt.curg)
+            except greenlet.GreenletExit:
+                raise
+            except BaseException as e:
+                if rt.dead:
+                    raise
+                g0_deliver(rt, e)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except greenlet.GreenletExit:
         return None
+
+
+def g0_deliver(rt, exc):
+    """A worker ended with an error it could not deliver (its throw failed): g0 delivers it. If
+    that fails too, g0 ends with it, and greenlet hands it to g0's parent, the fatal target, which
+    takes it as a delivered fatal error (a new g0 is made when one is next needed)."""
+    try:
+        raise_fatal(rt, exc)
+    except BaseException:
+        g1 = rt.allgs.get(1)
+        if g1 is not None and g1.gr is rt.fatal_target:
+            rt.curg = g1
+        rt.g0 = None
+        raise
 
 
 def findrunnable(rt, exiting):
@@ -912,12 +933,14 @@ def findrunnable(rt, exiting):
         rt.runtimers(rt.nanotime())
     if rt.dead:
         raise greenlet.GreenletExit()
-    if exiting:
-        gfput_current(rt)
     if not rt.allgs:
-        raise_fatal(rt, _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, ""))
+        exc = _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, "")
     else:
-        raise_fatal(rt, Deadlock(_errors.E_DEADLOCK, _dump(rt)))
+        exc = Deadlock(_errors.E_DEADLOCK, _dump(rt))
+    if exiting:
+        deliver_from_worker(rt, exc)
+    else:
+        raise_fatal(rt, exc)
     return None
 
 
@@ -959,12 +982,43 @@ def raise_fatal(rt, exc):
     target = rt.fatal_target
     if greenlet.getcurrent() is target:
         raise exc
+    prev = rt.curg
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
         # Goroutine 1 takes the error inside its blocking call; it becomes the running G.
         rt.curg = g1
-    # With its traceback: the crashed goroutine's frames stay in what the target prints.
-    target.throw(type(exc), exc, exc.__traceback__)
+    landed = rt.curg
+    gen = rt.swgen
+    try:
+        inject_switch_fault()
+        # With its traceback: the crashed goroutine's frames stay in what the target prints.
+        target.throw(type(exc), exc, exc.__traceback__)
+    except BaseException as e:
+        if rt.swgen == gen and not rt.dead and rt.curg is landed:
+            # The throw failed before it switched (greenlet could not save the stack): nothing
+            # changed. The caller raises the switch's error, carrying the fatal error with it.
+            rt.curg = prev
+            if e is not exc and e.__context__ is None:
+                e.__context__ = exc
+        raise
+
+
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off and raise_fatal's throws
+# fail before they switch, as greenlet's do when it cannot save the stack.
+_switch_faults = [0]
+
+
+def inject_switch_fault():
+    if _switch_faults[0] > 0:
+        _switch_faults[0] -= 1
+        raise MemoryError("chanemu: injected switch failure (tests)")
+
+
+def _fail_switches(n):
+    """Tests: make the next n hand-offs of goexit0 and throws of raise_fatal fail before they
+    switch, with MemoryError. Returns how many were still pending."""
+    old, _switch_faults[0] = _switch_faults[0], int(n)
+    return old
 
 
 # -- goroutine lifecycle -----------------------------------------------------------------
@@ -1031,9 +1085,21 @@ def crash(rt, gp, exc):
     rt.allgs.pop(gp.goid, None)
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
-    gfput_current(rt)
     rt.gaveup_at = _clock_ns(_COARSE)
-    raise_fatal(rt, exc)
+    return deliver_from_worker(rt, exc)
+
+
+def deliver_from_worker(rt, exc):
+    """This worker's goroutine is dead (crashed, or ended with no goroutine it could hand over
+    to): it goes on the free list and delivers exc to the fatal target. Returns the next G to run
+    on this worker, when it is reused. If the delivery's throw fails, the worker leaves the free
+    list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop)."""
+    gfput_current(rt)
+    try:
+        raise_fatal(rt, exc)
+    except BaseException:
+        gfdrop_current(rt)
+        raise
     await_reuse(rt)
     return rt.curg
 
@@ -1041,6 +1107,12 @@ def crash(rt, gp, exc):
 def gfput_current(rt):
     if len(rt.gfree) < GFREE_CAP:
         rt.gfree.append(greenlet.getcurrent())
+
+
+def gfdrop_current(rt):
+    """Undo gfput_current: the running worker is not idle after all."""
+    if rt.gfree and rt.gfree[-1] is greenlet.getcurrent():
+        rt.gfree.pop()
 
 
 def goexit0(rt, gp):
@@ -1060,29 +1132,53 @@ def goexit0(rt, gp):
     if nxt is None:
         nxt = findrunnable(rt, True)
         if nxt is None:
-            # This worker went on the free list and a new goroutine reuses it: rt.curg.
-            await_reuse(rt)
+            # A fatal error was delivered from this worker, which a new goroutine then reused:
+            # rt.curg.
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    if rt.tracer is not None:
-        rt.tracer("start", nxt, None)
-    me = greenlet.getcurrent()
-    if nxt.gr is None:
-        # A new goroutine: run it right here, no switch needed (but a G starts: count it, so
-        # that its time slice starts anew).
-        nxt.gr = me
-        rt.swgen += 1
-        return nxt
-    if len(rt.gfree) >= GFREE_CAP:
-        # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
-        # to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's child here).
-        me.parent = getg0(rt)
-        return None
-    rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
-    greenlet.greenlet.switch(nxt.gr)
-    await_reuse(rt)
-    return rt.curg
+    return handoff(rt, gp, nxt)
+
+
+def handoff(rt, gp, nxt):
+    """The rest of goexit0: nxt, marked running, runs next, right here if it is new, else on its
+    own greenlet, which this worker switches to after going on the free list. Returns the next
+    G to run on this worker (nxt, or rt.curg when the worker is reused), or None when the worker
+    ends. Until the switch lands nothing is lost: if the tracer, the free list or the switch
+    itself fails (greenlet could not save the stack), nxt is runnable again and the error is the
+    program's fatal error, delivered from this worker as a crash's is."""
+    gen = rt.swgen
+    try:
+        if rt.tracer is not None:
+            rt.tracer("start", nxt, None)
+        me = greenlet.getcurrent()
+        if nxt.gr is None:
+            # A new goroutine: run it right here, no switch needed (but a G starts: count it,
+            # so that its time slice starts anew).
+            nxt.gr = me
+            rt.swgen += 1
+            return nxt
+        if len(rt.gfree) >= GFREE_CAP:
+            # Free list full: end this greenlet. Its end switches to its parent, g0, which
+            # switches to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's
+            # child here).
+            me.parent = getg0(rt)
+            return None
+        rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
+        inject_switch_fault()
+        greenlet.greenlet.switch(nxt.gr)
+    except BaseException as e:
+        if rt.swgen != gen or rt.dead or rt.curg is not nxt:
+            raise       # the switch landed; this idle worker was thrown into later
+        err = e
+    else:
+        await_reuse(rt)
+        return rt.curg
+    gfdrop_current(rt)
+    nxt.atomicstatus = _Grunnable
+    rt.curg = gp
+    rt.runqput(nxt, True)
+    return deliver_from_worker(rt, err)
 
 
 def gosched():
