@@ -997,18 +997,39 @@ def _g0_loop(*_):
     cdef Runtime rt = getrt()
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            try:
-                PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
-            except GreenletExit:
-                raise
-            except BaseException as e:
-                if rt.dead:
-                    raise
-                g0_deliver(rt, e)
+            g0_switch(rt)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except GreenletExit:
         return None
+
+
+cdef int g0_switch(Runtime rt) except -1:
+    """g0 switches to rt.curg's greenlet: a fresh worker it starts for a new G, or the G that runs
+    after a worker ended into g0. Returns when g0 is switched back to. Until the switch lands
+    nothing is lost: the G, marked running, is runnable again (a fresh worker that never started
+    is dropped), and the error is the program's fatal error, which g0 delivers. An error a worker
+    ended with (it could not deliver it itself) is delivered the same way."""
+    cdef Goroutine gp = rt.curg
+    cdef unsigned long long gen = rt.swgen
+    gr = gp.gr
+    try:
+        inject_switch_fault()
+        PyGreenlet_Switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    except GreenletExit:
+        raise
+    except BaseException as e:
+        if rt.dead:
+            raise
+        if rt.swgen == gen and rt.curg is gp and gp.atomicstatus == _Grunning:
+            if not PyGreenlet_STARTED(<PyGreenlet*>gr):
+                gp.gr = None
+            gp.atomicstatus = _Grunnable
+            rt.runqput(gp, True)
+        err = e
+    else:
+        return 0
+    return g0_deliver(rt, err)
 
 
 cdef int g0_deliver(Runtime rt, object exc) except -1:
@@ -1128,8 +1149,8 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     return 0
 
 
-# Tests only (_fail_switches): the next n switches of goexit0's hand-off and raise_fatal's throws
-# fail before they switch, as greenlet's do when it cannot save the stack.
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's and raise_fatal's
+# throws fail before they switch, as greenlet's do when it cannot save the stack.
 cdef int switch_faults = 0
 
 
@@ -1142,8 +1163,8 @@ cdef int inject_switch_fault() except -1:
 
 
 def _fail_switches(int n):
-    """Tests: make the next n hand-offs of goexit0 and throws of raise_fatal fail before they
-    switch, with MemoryError. Returns how many were still pending."""
+    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal,
+    fail before they switch, with MemoryError. Returns how many were still pending."""
     global switch_faults
     old = switch_faults
     switch_faults = n

@@ -340,7 +340,7 @@ def test_ready_refuses_goroutines_parked_on_channels(impl_name):
                    "1", "1", "1", "dead", "[1]", "dead"]
 
 
-# -- switches that fail: goexit0's hand-over, raise_fatal's throws ------------------------------
+# -- switches that fail: goexit0's hand-over, g0's, raise_fatal's throws -------------------------
 # _fail_switches(n) makes the next n of those switches fail before they switch, with the
 # MemoryError greenlet raises when it cannot save a stack. Whatever fails, every goroutine stays
 # accounted for (allgs, run queues, statuses: check_invariants), the error comes out of a
@@ -368,6 +368,15 @@ def handoff_setup():
     parked(b)
     a = go(cb.send, "x")
     return a, b, got
+def warm():
+    # idle started workers on the free list: a new goroutine then starts without g0's switch
+    c = Chan()
+    ws = [go(c.recv) for _ in range(3)]
+    for w in ws:
+        parked(w)
+    c.close()
+    gosched()
+warm()
 def still_runs():
     # goroutines still start, run and end; the failure left nothing pending
     c = Chan()
@@ -471,3 +480,18 @@ def test_failed_deadlock_delivery_from_an_ended_goroutine(impl_name):
     """))
     assert out == ["MemoryError<Deadlock", "dead", "0", "0",
                    "5", "nothing", "dead", "0", "1"]
+
+
+def test_failed_start_of_a_fresh_worker_loses_nothing(impl_name):
+    """A new goroutine with no idle worker gets a fresh greenlet, which g0 starts. If g0's switch
+    fails, the goroutine is runnable again with no worker, and goroutine 1 gets the error."""
+    out = scenario(impl_name, FAIL.replace("\nwarm()\n", "\n") + textwrap.dedent("""
+        fail(1)
+        h = go(lambda: None)
+        print(raised(gosched), h.status, fail(0), chanemu.runtime.num_goroutine())
+        chanemu.runtime.check_invariants()
+        gosched()
+        print(h.status)
+        still_runs()
+    """))
+    assert out == ["MemoryError", "runnable", "0", "2", "dead", "5", "nothing", "dead", "0", "1"]

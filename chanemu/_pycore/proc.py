@@ -879,18 +879,39 @@ def _g0_loop(rt):
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            try:
-                rt.curg.gr.switch(rt.curg)
-            except greenlet.GreenletExit:
-                raise
-            except BaseException as e:
-                if rt.dead:
-                    raise
-                g0_deliver(rt, e)
+            g0_switch(rt)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except greenlet.GreenletExit:
         return None
+
+
+def g0_switch(rt):
+    """g0 switches to rt.curg's greenlet: a fresh worker it starts for a new G, or the G that runs
+    after a worker ended into g0. Returns when g0 is switched back to. Until the switch lands
+    nothing is lost: the G, marked running, is runnable again (a fresh worker that never started
+    is dropped), and the error is the program's fatal error, which g0 delivers. An error a worker
+    ended with (it could not deliver it itself) is delivered the same way."""
+    gp = rt.curg
+    gen = rt.swgen
+    gr = gp.gr
+    try:
+        inject_switch_fault()
+        gr.switch(gp)
+    except greenlet.GreenletExit:
+        raise
+    except BaseException as e:
+        if rt.dead:
+            raise
+        if rt.swgen == gen and rt.curg is gp and gp.atomicstatus == _Grunning:
+            if not (gr or gr.dead):
+                gp.gr = None
+            gp.atomicstatus = _Grunnable
+            rt.runqput(gp, True)
+        err = e
+    else:
+        return
+    g0_deliver(rt, err)
 
 
 def g0_deliver(rt, exc):
@@ -1003,8 +1024,8 @@ def raise_fatal(rt, exc):
         raise
 
 
-# Tests only (_fail_switches): the next n switches of goexit0's hand-off and raise_fatal's throws
-# fail before they switch, as greenlet's do when it cannot save the stack.
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's and raise_fatal's
+# throws fail before they switch, as greenlet's do when it cannot save the stack.
 _switch_faults = [0]
 
 
@@ -1015,8 +1036,8 @@ def inject_switch_fault():
 
 
 def _fail_switches(n):
-    """Tests: make the next n hand-offs of goexit0 and throws of raise_fatal fail before they
-    switch, with MemoryError. Returns how many were still pending."""
+    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal,
+    fail before they switch, with MemoryError. Returns how many were still pending."""
     old, _switch_faults[0] = _switch_faults[0], int(n)
     return old
 
