@@ -202,14 +202,11 @@ cdef class Goroutine:
     @property
     def creation_site(self):
         """(filename, lineno, function) of the go() call, or None for goroutine 1."""
-        return site_tuple(self.gopc)
+        return _handle.site(self.gopc)
 
     @property
     def created_by(self):
-        s = site_tuple(self.gopc)
-        if s is None:
-            return None
-        return f"{s[2]} at {s[0]}:{s[1]}"
+        return _handle.created_by(self.gopc)
 
     @property
     def waiting_on(self):
@@ -247,14 +244,7 @@ cdef class Goroutine:
         return getrt().curg
 
     def __repr__(self):
-        return f"<Goroutine {self.goid} [{self.wait_reason or self.status}]>"
-
-
-cdef object site_tuple(object gopc):
-    if gopc is None:
-        return None
-    code, line, mod = gopc
-    return (code.co_filename, line, f"{mod}.{code.co_qualname}")
+        return _handle.describe(self)
 
 
 cdef class Runtime:
@@ -519,7 +509,20 @@ cdef class Runtime:
         finally:
             self.nopreempt -= 1
 
-    # -- the end of the program (called by chanemu._lifecycle) ------------------------------
+    # -- the program's start and end (called by chanemu._lifecycle) -------------------------
+    def adopt_current(self):
+        """The calling greenlet becomes goroutine 1 of this fresh runtime, running: the thread's
+        own code, in its default runtime. Fatal errors are thrown into it, inside its blocking
+        call. Returns goroutine 1."""
+        if self.is_run or self.goidgen:
+            raise RuntimeError("chanemu: a runtime runs one program")
+        cdef Goroutine g1 = newg(self, None, _EMPTY, None, 0, None)
+        g1.gr = greenlet.getcurrent()
+        g1.atomicstatus = _Grunning
+        self.curg = g1
+        self.fatal_target = g1.gr
+        return g1
+
     def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go raise).
         Returns the greenlets the lifecycle layer must end: g0 first, then the goroutines', then
@@ -617,7 +620,8 @@ cdef Runtime getrt_slow(PyThreadState* ts):
         raise RuntimeError("chanemu: no thread state")
     rt = (<dict>d).get(_RT_KEY)
     if rt is None:
-        rt = default_runtime()
+        from chanemu import _lifecycle
+        rt = _lifecycle.default_runtime(sys.modules["chanemu._core"])
         (<dict>d)[_RT_KEY] = rt
     _cache_ts = ts
     _cache_tsid = PyThreadState_GetID(ts)
@@ -670,18 +674,6 @@ cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long pa
     gp.rt = rt
     rt.allgs[gp.goid] = gp
     return gp
-
-
-cdef Runtime default_runtime():
-    cdef Runtime rt = Runtime()
-    cdef Goroutine g1 = newg(rt, None, _EMPTY, None, 0, None)
-    g1.gr = greenlet.getcurrent()
-    g1.atomicstatus = _Grunning
-    rt.curg = g1
-    rt.fatal_target = g1.gr
-    from chanemu import _lifecycle
-    _lifecycle.default_runtime_made(rt)
-    return rt
 
 
 cdef inline bint is_current_greenlet(object gr):
@@ -1078,8 +1070,8 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
     if not rt.allgs:
         exc = FatalError(E_GOEXIT_DEADLOCK, "")
     else:
-        from chanemu import _traceback
-        exc = Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines()))
+        from chanemu import _lifecycle
+        exc = Deadlock(E_DEADLOCK, _lifecycle.dump(rt))
     if exiting:
         deliver_from_worker(rt, exc)
     else:
@@ -1102,15 +1094,11 @@ cdef int idle_wait(Runtime rt, int64_t d) except -1:
     return 0
 
 
-cdef void attach_dump(Runtime rt, object exc) noexcept:
-    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
-    of the moment (``.dump``), as Go prints one on SIGQUIT."""
-    if getattr(exc, "dump", None) is None:
-        try:
-            from chanemu import _traceback
-            exc.dump = _traceback.format_all(rt.goroutines())
-        except BaseException:
-            pass    # the exception goes on without its dump rather than being replaced
+cdef int attach_dump(Runtime rt, object exc) except -1:
+    """A KeyboardInterrupt carries the goroutine dump of the moment (the lifecycle's)."""
+    from chanemu import _lifecycle
+    _lifecycle.attach_dump(rt, exc)
+    return 0
 
 
 cdef int raise_fatal(Runtime rt, object exc) except -1:
@@ -1214,10 +1202,7 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
 
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
-    site = site_tuple(gp.gopc)
-    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
-             if site is not None else "")
-    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    exc.add_note(_handle.crash_note(gp.goid, gp.gopc, gp.parentGoid))
     if isinstance(exc, KeyboardInterrupt):
         attach_dump(rt, exc)
     if rt.tracer is not None:

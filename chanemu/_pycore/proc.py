@@ -21,7 +21,7 @@ from collections import deque
 
 import greenlet
 
-from .. import _errors, _preempt
+from .. import _errors, _handle, _preempt
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
@@ -161,14 +161,11 @@ class Goroutine:
     @property
     def creation_site(self):
         """(filename, lineno, function) of the go() call, or None for goroutine 1."""
-        return site_tuple(self.gopc)
+        return _handle.site(self.gopc)
 
     @property
     def created_by(self):
-        s = site_tuple(self.gopc)
-        if s is None:
-            return None
-        return f"{s[2]} at {s[0]}:{s[1]}"
+        return _handle.created_by(self.gopc)
 
     @property
     def waiting_on(self):
@@ -206,7 +203,7 @@ class Goroutine:
         return getg()
 
     def __repr__(self):
-        return f"<Goroutine {self.goid} [{self.wait_reason or self.status}]>"
+        return _handle.describe(self)
 
 
 class Runtime:
@@ -487,7 +484,20 @@ class Runtime:
         finally:
             self.nopreempt -= 1
 
-    # -- the end of the program (called by chanemu._lifecycle) -----------------------------
+    # -- the program's start and end (called by chanemu._lifecycle) ------------------------
+    def adopt_current(self):
+        """The calling greenlet becomes goroutine 1 of this fresh runtime, running: the thread's
+        own code, in its default runtime. Fatal errors are thrown into it, inside its blocking
+        call. Returns goroutine 1."""
+        if self.is_run or self.goidgen:
+            raise RuntimeError("chanemu: a runtime runs one program")
+        g1 = self.newg(None, (), {}, 0, None)
+        g1.gr = greenlet.getcurrent()
+        g1.atomicstatus = _Grunning
+        self.curg = g1
+        self.fatal_target = g1.gr
+        return g1
+
     def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go
         raise). Returns the greenlets the lifecycle layer must end: g0 first, then the
@@ -572,19 +582,8 @@ def getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
     rt = getattr(_tls, "rt", None)
     if rt is None:
-        rt = _tls.rt = _default_runtime()
-    return rt
-
-
-def _default_runtime():
-    rt = Runtime()
-    g1 = rt.newg(None, (), {}, 0, None)
-    g1.gr = greenlet.getcurrent()
-    g1.atomicstatus = _Grunning
-    rt.curg = g1
-    rt.fatal_target = g1.gr
-    from .. import _lifecycle
-    _lifecycle.default_runtime_made(rt)
+        from .. import _lifecycle
+        rt = _tls.rt = _lifecycle.default_runtime(sys.modules[__package__])
     return rt
 
 
@@ -957,17 +956,13 @@ def findrunnable(rt, exiting):
     if not rt.allgs:
         exc = _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, "")
     else:
-        exc = Deadlock(_errors.E_DEADLOCK, _dump(rt))
+        from .. import _lifecycle
+        exc = Deadlock(_errors.E_DEADLOCK, _lifecycle.dump(rt))
     if exiting:
         deliver_from_worker(rt, exc)
     else:
         raise_fatal(rt, exc)
     return None
-
-
-def _dump(rt):
-    from .. import _traceback
-    return _traceback.format_all(rt.goroutines(), current=None)
 
 
 def idle_wait(rt, d):
@@ -985,13 +980,9 @@ def idle_wait(rt, d):
 
 
 def attach_dump(rt, exc):
-    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
-    of the moment (``.dump``), as Go prints one on SIGQUIT."""
-    if getattr(exc, "dump", None) is None:
-        try:
-            exc.dump = _dump(rt)
-        except BaseException:
-            pass    # the exception goes on without its dump rather than being replaced
+    """A KeyboardInterrupt carries the goroutine dump of the moment (the lifecycle's)."""
+    from .. import _lifecycle
+    _lifecycle.attach_dump(rt, exc)
 
 
 def raise_fatal(rt, exc):
@@ -1094,10 +1085,7 @@ def crash(rt, gp, exc):
 
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
-    site = gp.creation_site
-    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
-             if site is not None else "")
-    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    exc.add_note(_handle.crash_note(gp.goid, gp.gopc, gp.parentGoid))
     if isinstance(exc, KeyboardInterrupt):
         attach_dump(rt, exc)
     if rt.tracer is not None:
@@ -1304,13 +1292,6 @@ def caller_site(depth):
     """(code, line, module) of the frame that called go(): formatted only when looked at."""
     f = sys._getframe(depth + 1)
     return (f.f_code, f.f_lineno, f.f_globals.get("__name__", "?"))
-
-
-def site_tuple(gopc):
-    if gopc is None:
-        return None
-    code, line, mod = gopc
-    return (code.co_filename, line, f"{mod}.{code.co_qualname}")
 
 
 def go(fn, *args, **kwargs):
