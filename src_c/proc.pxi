@@ -15,9 +15,9 @@
 # or goroutine 1 of the thread's default runtime.
 
 cdef extern from "Python.h":
-    ctypedef struct PyThreadState
+    ctypedef struct PyThreadState:
+        uint64_t id         # unique per thread state, never reused (PyThreadState_GetID, inlined)
     PyThreadState* PyThreadState_Get()
-    unsigned long long PyThreadState_GetID(PyThreadState* ts)
     PyObject* PyThreadState_GetDict()
     unsigned long PyThread_get_thread_ident()
     PyObject* PyEval_GetFrame()
@@ -608,7 +608,7 @@ cdef Runtime _cache_rt = None
 cdef inline Runtime getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
     cdef PyThreadState* ts = PyThreadState_Get()
-    if ts == _cache_ts and PyThreadState_GetID(ts) == _cache_tsid:
+    if ts == _cache_ts and ts.id == _cache_tsid:
         return _cache_rt
     return getrt_slow(ts)
 
@@ -624,7 +624,7 @@ cdef Runtime getrt_slow(PyThreadState* ts):
         rt = _lifecycle.default_runtime(sys.modules["chanemu._core"])
         (<dict>d)[_RT_KEY] = rt
     _cache_ts = ts
-    _cache_tsid = PyThreadState_GetID(ts)
+    _cache_tsid = ts.id
     _cache_rt = rt
     return rt
 
