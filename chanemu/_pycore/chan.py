@@ -380,8 +380,11 @@ def chansend(c, ep, block):
     A send on a closed channel panics."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
-        checkpreempt_slow()
+    # A call that is about to park yields anyway: only one that can complete at once checks for
+    # preemption (the parking side of a hand-off reads no clock).
+    if not (block and c.closed == 0 and full(c)):
+        if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+            checkpreempt_slow()
     if c.isnil:
         if not block:
             return False
@@ -525,8 +528,9 @@ def chanrecv(c, block):
     a value gives (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
-        checkpreempt_slow()
+    if not (block and c.closed == 0 and empty(c)):     # (as in chansend)
+        if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+            checkpreempt_slow()
     if c.isnil:
         if not block:
             return False, None, False
