@@ -263,11 +263,11 @@ class Runtime:
         # "unblock" (arg: the waker G), "sched" (gosched), "preempt" (a preemption),
         # "end" (arg: exception or None).
         self.tracer = None
-        # Preemption: the coarse real-clock reading after which the running G yields at its
-        # next runtime call, the swgen at which that slice started, and when a G last gave up
-        # the thread (parked, yielded, ended: where the next G's slice starts; a switch does not
-        # read the clock, checkpreempt_slow starts the slice), and a count of the scheduler's
-        # own sections (timer functions, safe points) in which no G yields (Go's m.locks).
+        # Preemption (checkpreempt_slow): the coarse real-clock reading after which the running
+        # G yields at its next runtime call; the swgen at which that slice started; when a G last
+        # gave up the thread (parked, yielded, ended), where the next G's slice starts (a switch
+        # reads no clock); and a count of the scheduler's own sections (timer functions, safe
+        # points) in which no G yields (Go's m.locks).
         self.gaveup_at = _clock_ns(_COARSE)
         self.preempt_at = self.gaveup_at + preempt_slice
         self.slicetick = 0
