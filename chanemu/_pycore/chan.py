@@ -381,8 +381,9 @@ def chansend(c, ep, block):
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
     # A call that is about to park yields anyway: only one that can complete at once checks for
-    # preemption (the parking side of a hand-off reads no clock).
-    if not (block and c.closed == 0 and full(c)):
+    # preemption (the parking side of a hand-off reads no clock). full(c), inlined.
+    if not (block and c.closed == 0 and (c.recvq.first is None if c.dataqsiz == 0
+                                         else c.qcount == c.dataqsiz)):
         if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
             checkpreempt_slow()
     if c.isnil:
@@ -528,7 +529,9 @@ def chanrecv(c, block):
     a value gives (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    if not (block and c.closed == 0 and empty(c)):     # (as in chansend)
+    # (as in chansend; empty(c), inlined)
+    if not (block and c.closed == 0 and (c.sendq.first is None if c.dataqsiz == 0
+                                         else c.qcount == 0)):
         if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
             checkpreempt_slow()
     if c.isnil:
