@@ -241,6 +241,29 @@ def test_switch_into_idle_worker_is_refused(impl_name):
     assert out == ["dead", "RuntimeError", "RuntimeError", "9", "dead"]
 
 
+@pytest.mark.parametrize("end", ["return", "crash"])
+def test_throw_into_idle_worker_first_is_refused(impl_name, end):
+    """A throw, before any switch, into the idle worker of a goroutine that ended (handing over to
+    goroutine 1) or crashed (delivering its error to goroutine 1) raises RuntimeError in the
+    thrower, and the worker stays idle and is reused."""
+    out = scenario(impl_name, f"""
+        grs = []
+        def body():
+            grs.append(greenlet.getcurrent())
+            if {end == "crash"}:
+                raise ValueError("boom")
+        g = go(body)
+        print(outcome(gosched), g.status)
+        print(outcome(grs[0].throw, KeyError), outcome(grs[0].switch), grs[0].dead)
+        chanemu.runtime.check_invariants()
+        c = Chan()
+        h = go(c.send, 9)
+        print(c.recv(), h.status if h.status == "dead" else (gosched(), h.status)[1])
+    """)
+    first = "ValueError" if end == "crash" else "None"
+    assert out == [first, "dead", "RuntimeError", "RuntimeError", "False", "9", "dead"]
+
+
 def test_switch_into_run_program_goroutine(impl_name):
     out = scenario(impl_name, """
         def main():

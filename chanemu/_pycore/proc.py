@@ -774,11 +774,10 @@ def resume_parked(rt, me, exc):
         exc = None
 
 
-def await_reuse(rt):
-    """An idle worker greenlet (on the free list) was switched back to. The runtime does that
-    only to run a new goroutine on it: rt.curg, bound to this greenlet by execute. Anything
-    else is an intruder: refuse it and wait again."""
-    exc = None
+def await_reuse(rt, exc=None):
+    """An idle worker greenlet (on the free list) was switched back to (or, with exc, thrown
+    into). The runtime does that only to run a new goroutine on it: rt.curg, bound to this
+    greenlet by execute. Anything else is an intruder: refuse it and wait again."""
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
                rt.curg.gr is greenlet.getcurrent()):
@@ -1103,13 +1102,19 @@ def deliver_from_worker(rt, exc):
     to): it goes on the free list and delivers exc to the fatal target. Returns the next G to run
     on this worker, when it is reused. If the delivery's throw fails, the worker leaves the free
     list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop)."""
+    gen = rt.swgen
+    intruder = None
     gfput_current(rt)
     try:
         raise_fatal(rt, exc)
-    except BaseException:
-        gfdrop_current(rt)
-        raise
-    await_reuse(rt)
+    except BaseException as e:
+        if rt.dead:
+            raise       # the program has ended: this idle worker is being discarded
+        if rt.swgen == gen:
+            gfdrop_current(rt)      # the throw never landed: this worker is not idle after all
+            raise
+        intruder = e    # it landed, and later this idle worker was thrown into from outside
+    await_reuse(rt, intruder)
     return rt.curg
 
 
@@ -1157,6 +1162,7 @@ def handoff(rt, gp, nxt):
     itself fails (greenlet could not save the stack), nxt is runnable again and the error is the
     program's fatal error, delivered from this worker as a crash's is."""
     gen = rt.swgen
+    err = None
     try:
         if rt.tracer is not None:
             rt.tracer("start", nxt, None)
@@ -1177,11 +1183,13 @@ def handoff(rt, gp, nxt):
         inject_switch_fault()
         greenlet.greenlet.switch(nxt.gr)
     except BaseException as e:
-        if rt.swgen != gen or rt.dead or rt.curg is not nxt:
-            raise       # the switch landed; this idle worker was thrown into later
+        if rt.dead:
+            raise       # the program has ended: this idle worker is being discarded
         err = e
-    else:
-        await_reuse(rt)
+    if err is None or rt.swgen != gen or rt.curg is not nxt:
+        # The switch landed: this idle worker was switched back to, or thrown into (err: from
+        # outside the runtime, refused there).
+        await_reuse(rt, err)
         return rt.curg
     gfdrop_current(rt)
     nxt.atomicstatus = _Grunnable
