@@ -83,14 +83,17 @@ cdef class Runtime:
     cdef int64_t timer_next         # when of the earliest pending timer (cached)
     cdef public object tracer       # tracer(kind, g, arg): goroutine events, None when off
     cdef int64_t preempt_at         # coarse real clock: the running G yields at a runtime call
+    cdef unsigned long long slicetick  # swgen when the current time slice started (checkpreempt_slow)
+    cdef int64_t gaveup_at          # coarse real clock when a G last gave up the thread (parked,
+                                    # yielded, ended): where the next G's time slice starts
     cdef readonly int nopreempt     # inside the scheduler's own sections (Go's m.locks)
     cdef readonly unsigned long long thread_serial  # its thread's serial (chanemu_thread_serial)
-    cdef unsigned long long swgen   # goroutine resumptions so far: tells a failed switch apart
+    cdef unsigned long long swgen   # goroutine resumptions so far (Go's schedtick): tells a failed
+                                    # switch apart, and starts the next time slice lazily
     cdef bint inited                # __init__ ran (a second call is a TypeError)
     cdef object __weakref__
 
     cpdef int64_t nanotime(self)
-    cdef int64_t waittime(self) noexcept
     cdef int runqput(self, Goroutine gp, bint next) except -1
     cdef int runqputslow(self, Goroutine gp) except -1
     cdef Goroutine globrunqget(self, Py_ssize_t max)

@@ -34,6 +34,7 @@ RUNTIME_ATTRS = frozenset((
     "wake", "timers", "sudogs_allocated", "nanotime", "goroutines", "num_goroutine",
     "runq_snapshot", "sudogs_cached", "newtimer", "addtimer", "stoptimer", "resettimer",
     "runtimers", "run_safepoints", "check_invariants",
+    "adopt_current",        # a thread's default runtime: its code becomes goroutine 1
     "end", "release",       # the end of the program (chanemu/_lifecycle.py)
 ))
 

@@ -36,7 +36,7 @@ import warnings
 
 import greenlet
 
-from . import _coreapi, _hooks
+from . import _coreapi, _hooks, _traceback
 from ._errors import Discarded
 from ._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest hides the end)
 
@@ -345,6 +345,22 @@ def check_at_exit(at_exit):
         raise ValueError(f"run: at_exit must be 'discard' (Go's) or 'unwind', not {at_exit!r}")
 
 
+# -- fatal errors --------------------------------------------------------------------------------
+def dump(rt):
+    """Every goroutine of rt's program, as Go prints them at a fatal error (a deadlock's message)."""
+    return _traceback.format_all(rt.goroutines())
+
+
+def attach_dump(rt, exc):
+    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
+    of the moment (``.dump``), as Go prints one on SIGQUIT."""
+    if getattr(exc, "dump", None) is None:
+        try:
+            exc.dump = dump(rt)
+        except BaseException:
+            pass    # the exception goes on without its dump rather than being replaced
+
+
 # -- run -------------------------------------------------------------------------------------------
 def run_on(core, main, *args, seed=None, clock="real", at_exit="discard", **kwargs):
     """Run main(*args, **kwargs) as goroutine 1 of a fresh runtime of the twin core, and return
@@ -412,6 +428,17 @@ def _end_main_thread():
     their goroutines' greenlets (which would unwind them)."""
     while _main_thread_end:
         _main_thread_end.popitem()[1].finish()
+
+
+def default_runtime(core):
+    """The calling thread's default runtime on the twin core, made at its first runtime call
+    outside run(): the thread's own code becomes goroutine 1, which takes the program's fatal
+    errors inside its blocking calls (there is no run() to raise them from), and the runtime
+    ends when the thread does. The twin keeps it as the thread's runtime."""
+    rt = core.Runtime()
+    rt.adopt_current()
+    default_runtime_made(rt)
+    return rt
 
 
 def default_runtime_made(rt):

@@ -40,7 +40,7 @@ from chanemu._chandir import (for_send as chandir_for_send, for_recv as chandir_
 from chanemu._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from chanemu._traceback import pytest_hide as __tracebackhide__   # hides our frames in pytest
 from chanemu._timers import Timer, TimerHeap
-from chanemu import _preempt
+from chanemu import _preempt, _handle
 
 cdef extern from "greenlet.h":
     void** _PyGreenlet_API

@@ -566,7 +566,10 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     cdef Goroutine gp
     cdef sudog* sg
     cdef sudog* mysg
-    checkpreempt_inline()
+    # A call that is about to park yields anyway: only one that can complete at once checks for
+    # preemption (the parking side of a hand-off reads no clock).
+    if not (block and c.closed == 0 and full(c)):
+        checkpreempt_inline()
     if c.isnil:
         if not block:
             return 0
@@ -739,7 +742,8 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     if selected != NULL:
         selected[0] = True
     received[0] = False
-    checkpreempt_inline()
+    if not (block and c.closed == 0 and empty(c)):     # (as in chansend)
+        checkpreempt_inline()
     if c.isnil:
         if not block:
             selected[0] = False

@@ -15,9 +15,9 @@
 # or goroutine 1 of the thread's default runtime.
 
 cdef extern from "Python.h":
-    ctypedef struct PyThreadState
+    ctypedef struct PyThreadState:
+        uint64_t id         # unique per thread state, never reused (PyThreadState_GetID, inlined)
     PyThreadState* PyThreadState_Get()
-    unsigned long long PyThreadState_GetID(PyThreadState* ts)
     PyObject* PyThreadState_GetDict()
     unsigned long PyThread_get_thread_ident()
     PyObject* PyEval_GetFrame()
@@ -202,14 +202,11 @@ cdef class Goroutine:
     @property
     def creation_site(self):
         """(filename, lineno, function) of the go() call, or None for goroutine 1."""
-        return site_tuple(self.gopc)
+        return _handle.site(self.gopc)
 
     @property
     def created_by(self):
-        s = site_tuple(self.gopc)
-        if s is None:
-            return None
-        return f"{s[2]} at {s[0]}:{s[1]}"
+        return _handle.created_by(self.gopc)
 
     @property
     def waiting_on(self):
@@ -247,14 +244,7 @@ cdef class Goroutine:
         return getrt().curg
 
     def __repr__(self):
-        return f"<Goroutine {self.goid} [{self.wait_reason or self.status}]>"
-
-
-cdef object site_tuple(object gopc):
-    if gopc is None:
-        return None
-    code, line, mod = gopc
-    return (code.co_filename, line, f"{mod}.{code.co_qualname}")
+        return _handle.describe(self)
 
 
 cdef class Runtime:
@@ -305,12 +295,6 @@ cdef class Runtime:
         if self.virtual:
             return self.vnow
         return chanemu_monotonic_ns()
-
-    cdef inline int64_t waittime(self) noexcept:
-        """The clock for g.waitsince: coarse (ms) on the real clock, see clock.h."""
-        if self.virtual:
-            return self.vnow
-        return chanemu_coarse_ns()
 
     # -- registry ---------------------------------------------------------------------------
     def goroutines(self):
@@ -525,7 +509,20 @@ cdef class Runtime:
         finally:
             self.nopreempt -= 1
 
-    # -- the end of the program (called by chanemu._lifecycle) ------------------------------
+    # -- the program's start and end (called by chanemu._lifecycle) -------------------------
+    def adopt_current(self):
+        """The calling greenlet becomes goroutine 1 of this fresh runtime, running: the thread's
+        own code, in its default runtime. Fatal errors are thrown into it, inside its blocking
+        call. Returns goroutine 1."""
+        if self.is_run or self.goidgen:
+            raise RuntimeError("chanemu: a runtime runs one program")
+        cdef Goroutine g1 = newg(self, None, _EMPTY, None, 0, None)
+        g1.gr = greenlet.getcurrent()
+        g1.atomicstatus = _Grunning
+        self.curg = g1
+        self.fatal_target = g1.gr
+        return g1
+
     def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go raise).
         Returns the greenlets the lifecycle layer must end: g0 first, then the goroutines', then
@@ -611,7 +608,7 @@ cdef Runtime _cache_rt = None
 cdef inline Runtime getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
     cdef PyThreadState* ts = PyThreadState_Get()
-    if ts == _cache_ts and PyThreadState_GetID(ts) == _cache_tsid:
+    if ts == _cache_ts and ts.id == _cache_tsid:
         return _cache_rt
     return getrt_slow(ts)
 
@@ -623,10 +620,11 @@ cdef Runtime getrt_slow(PyThreadState* ts):
         raise RuntimeError("chanemu: no thread state")
     rt = (<dict>d).get(_RT_KEY)
     if rt is None:
-        rt = default_runtime()
+        from chanemu import _lifecycle
+        rt = _lifecycle.default_runtime(sys.modules["chanemu._core"])
         (<dict>d)[_RT_KEY] = rt
     _cache_ts = ts
-    _cache_tsid = PyThreadState_GetID(ts)
+    _cache_tsid = ts.id
     _cache_rt = rt
     return rt
 
@@ -678,18 +676,6 @@ cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long pa
     return gp
 
 
-cdef Runtime default_runtime():
-    cdef Runtime rt = Runtime()
-    cdef Goroutine g1 = newg(rt, None, _EMPTY, None, 0, None)
-    g1.gr = greenlet.getcurrent()
-    g1.atomicstatus = _Grunning
-    rt.curg = g1
-    rt.fatal_target = g1.gr
-    from chanemu import _lifecycle
-    _lifecycle.default_runtime_made(rt)
-    return rt
-
-
 cdef inline bint is_current_greenlet(object gr):
     cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
     cdef bint same = <PyObject*>cur == <PyObject*>gr
@@ -731,7 +717,10 @@ cdef int gopark(Runtime rt, int reason) except -1:
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
     gp.waitreason = reason
-    gp.waitsince = rt.waittime()
+    # One coarse clock read (see clock.h) for both: when gp parked (dumps read it in minutes),
+    # and when it gave up the thread (the next G's time slice starts there).
+    rt.gaveup_at = chanemu_coarse_ns()
+    gp.waitsince = rt.vnow if rt.virtual else rt.gaveup_at
     gp.atomicstatus = _Gwaiting
     if rt.tracer is not None:
         rt.tracer("block", gp, WAIT_REASONS[reason])
@@ -832,10 +821,12 @@ cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
     cdef int64_t now
     if rt.safepoint_pending:
         rt.run_safepoints()
+        rt.gaveup_at = chanemu_coarse_ns()      # their time is the scheduler's, not the next G's
     if rt.timer_next != NO_TIMER:
         now = rt.nanotime()
         if rt.timer_next <= now:
             rt.runtimers(now)
+            rt.gaveup_at = chanemu_coarse_ns()
     cdef Goroutine gp = rt.getnext()
     if gp is None:
         gp = findrunnable(rt, False)
@@ -845,11 +836,10 @@ cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
         # Readied while we looked for work (a timer of ours fired), or yielded with nothing
         # else to run: no switch needed.
         gp.atomicstatus = _Grunning
-        newslice(rt)
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
-        return 0
-    return execute(rt, gp)
+        return 0      # schedule counts the resumption (swgen): a new time slice starts lazily
+    return execute(rt, gp, me)
 
 
 cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
@@ -873,11 +863,10 @@ cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
         exc = None
 
 
-cdef int await_reuse(Runtime rt) except -1:
-    """An idle worker greenlet (on the free list) was switched back to. The runtime does that
-    only to run a new goroutine on it: rt.curg, bound to this greenlet by execute. Anything
-    else is an intruder: refuse it and wait again."""
-    exc = None
+cdef int await_reuse(Runtime rt, object exc=None) except -1:
+    """An idle worker greenlet (on the free list) was switched back to (or, with exc, thrown
+    into). The runtime does that only to run a new goroutine on it: rt.curg, bound to this
+    greenlet by execute. Anything else is an intruder: refuse it and wait again."""
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
                is_current_greenlet(rt.curg.gr)):
@@ -916,7 +905,7 @@ cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
     return 0
 
 
-cdef inline int execute(Runtime rt, Goroutine gp) except -1:
+cdef inline int execute(Runtime rt, Goroutine gp, Goroutine me) except -1:
     """Make gp the running G and switch to its greenlet (a worker's, if gp is new).
 
     A fresh greenlet starts with the Python recursion depth of the greenlet that starts it, so
@@ -925,13 +914,13 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
     park, would run out of recursion depth.
 
     If the switch itself fails (greenlet cannot save the stack: MemoryError), nothing ran: gp
-    goes back to runnext, the caller is the running G again, and the error is raised in it.
+    goes back to runnext, me (the caller) is the running G again, and the error is raised in it.
     """
-    cdef Goroutine me = rt.curg
     cdef unsigned long long gen
-    cdef bint fresh = gp.gr is None
+    cdef bint fresh = False
     gr = gp.gr
-    if fresh:
+    if gr is None:
+        fresh = True
         # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         try:
             gr = gfget(rt)
@@ -943,8 +932,7 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
         gr = first
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    newslice(rt)
-    gen = rt.swgen
+    gen = rt.swgen      # gp's resumption counts one; its time slice starts lazily (checkpreempt_slow)
     # No try block on this path (it costs every switch): the switch's NULL is checked here.
     if rt.tracer is not None:
         try:
@@ -1000,11 +988,54 @@ def _g0_loop(*_):
     cdef Runtime rt = getrt()
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
+            g0_switch(rt)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except GreenletExit:
         return None
+
+
+cdef int g0_switch(Runtime rt) except -1:
+    """g0 switches to rt.curg's greenlet: a fresh worker it starts for a new G, or the G that runs
+    after a worker ended into g0. Returns when g0 is switched back to. Until the switch lands
+    nothing is lost: the G, marked running, is runnable again (a fresh worker that never started
+    is dropped), and the error is the program's fatal error, which g0 delivers. An error a worker
+    ended with (it could not deliver it itself) is delivered the same way."""
+    cdef Goroutine gp = rt.curg
+    cdef unsigned long long gen = rt.swgen
+    gr = gp.gr
+    try:
+        inject_switch_fault()
+        PyGreenlet_Switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    except GreenletExit:
+        raise
+    except BaseException as e:
+        if rt.dead:
+            raise
+        if rt.swgen == gen and rt.curg is gp and gp.atomicstatus == _Grunning:
+            if not PyGreenlet_STARTED(<PyGreenlet*>gr):
+                gp.gr = None
+            gp.atomicstatus = _Grunnable
+            rt.runqput(gp, True)
+        err = e
+    else:
+        return 0
+    return g0_deliver(rt, err)
+
+
+cdef int g0_deliver(Runtime rt, object exc) except -1:
+    """A worker ended with an error it could not deliver (its throw failed): g0 delivers it. If
+    that fails too, g0 ends with it, and greenlet hands it to g0's parent, the fatal target, which
+    takes it as a delivered fatal error (a new g0 is made when one is next needed)."""
+    cdef Goroutine g1
+    try:
+        return raise_fatal(rt, exc)
+    except BaseException:
+        g1 = rt.allgs.get(1)
+        if g1 is not None and g1.gr is rt.fatal_target:
+            rt.curg = g1
+        rt.g0 = None
+        raise
 
 
 cdef Goroutine findrunnable(Runtime rt, bint exiting):
@@ -1018,6 +1049,7 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
     while True:
         gp = rt.getnext()
         if gp is not None:
+            rt.gaveup_at = chanemu_coarse_ns()   # gp's slice starts after the wait, not before
             return gp
         when = rt.timer_next
         if when == NO_TIMER:
@@ -1034,13 +1066,15 @@ cdef Goroutine findrunnable(Runtime rt, bint exiting):
         rt.runtimers(rt.nanotime())
     if rt.dead:
         raise GreenletExit()
-    if exiting:
-        gfput_current(rt)
     if not rt.allgs:
-        raise_fatal(rt, FatalError(E_GOEXIT_DEADLOCK, ""))
+        exc = FatalError(E_GOEXIT_DEADLOCK, "")
     else:
-        from chanemu import _traceback
-        raise_fatal(rt, Deadlock(E_DEADLOCK, _traceback.format_all(rt.goroutines())))
+        from chanemu import _lifecycle
+        exc = Deadlock(E_DEADLOCK, _lifecycle.dump(rt))
+    if exiting:
+        deliver_from_worker(rt, exc)
+    else:
+        raise_fatal(rt, exc)
     return None
 
 
@@ -1059,15 +1093,11 @@ cdef int idle_wait(Runtime rt, int64_t d) except -1:
     return 0
 
 
-cdef void attach_dump(Runtime rt, object exc) noexcept:
-    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
-    of the moment (``.dump``), as Go prints one on SIGQUIT."""
-    if getattr(exc, "dump", None) is None:
-        try:
-            from chanemu import _traceback
-            exc.dump = _traceback.format_all(rt.goroutines())
-        except BaseException:
-            pass    # the exception goes on without its dump rather than being replaced
+cdef int attach_dump(Runtime rt, object exc) except -1:
+    """A KeyboardInterrupt carries the goroutine dump of the moment (the lifecycle's)."""
+    from chanemu import _lifecycle
+    _lifecycle.attach_dump(rt, exc)
+    return 0
 
 
 cdef int raise_fatal(Runtime rt, object exc) except -1:
@@ -1078,18 +1108,54 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     later switched back to (it was readied, or reused from the free list).
     """
     cdef Goroutine g1
+    cdef unsigned long long gen
     target = rt.fatal_target
     if is_current_greenlet(target):
         raise exc
+    prev = rt.curg
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
         rt.curg = g1
+    landed = rt.curg
+    gen = rt.swgen
     exctype = type(exc)
     tb = exc.__traceback__
-    # With its traceback: the crashed goroutine's frames stay in what the target prints.
-    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
-                     <PyObject*>tb if tb is not None else NULL)
+    try:
+        inject_switch_fault()
+        # With its traceback: the crashed goroutine's frames stay in what the target prints.
+        PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
+                         <PyObject*>tb if tb is not None else NULL)
+    except BaseException as e:
+        if rt.swgen == gen and not rt.dead and rt.curg is landed:
+            # The throw failed before it switched (greenlet could not save the stack): nothing
+            # changed. The caller raises the switch's error, carrying the fatal error with it.
+            rt.curg = prev
+            if e is not exc and e.__context__ is None:
+                e.__context__ = exc
+        raise
     return 0
+
+
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's and raise_fatal's
+# throws fail before they switch, as greenlet's do when it cannot save the stack.
+cdef int switch_faults = 0
+
+
+cdef int inject_switch_fault() except -1:
+    global switch_faults
+    if switch_faults > 0:
+        switch_faults -= 1
+        raise MemoryError("chanemu: injected switch failure (tests)")
+    return 0
+
+
+def _fail_switches(int n):
+    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal,
+    fail before they switch, with MemoryError. Returns how many were still pending."""
+    global switch_faults
+    old = switch_faults
+    switch_faults = n
+    return old
 
 
 # -- goroutine lifecycle ---------------------------------------------------------------------
@@ -1135,10 +1201,7 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
 
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
-    site = site_tuple(gp.gopc)
-    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
-             if site is not None else "")
-    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    exc.add_note(_handle.crash_note(gp.goid, gp.gopc, gp.parentGoid))
     if isinstance(exc, KeyboardInterrupt):
         attach_dump(rt, exc)
     if rt.tracer is not None:
@@ -1147,15 +1210,41 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
     rt.allgs.pop(gp.goid, None)
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
+    rt.gaveup_at = chanemu_coarse_ns()
+    return deliver_from_worker(rt, exc)
+
+
+cdef Goroutine deliver_from_worker(Runtime rt, object exc):
+    """This worker's goroutine is dead (crashed, or ended with no goroutine it could hand over
+    to): it goes on the free list and delivers exc to the fatal target. Returns the next G to run
+    on this worker, when it is reused. If the delivery's throw fails, the worker leaves the free
+    list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop)."""
+    cdef unsigned long long gen = rt.swgen
+    intruder = None
     gfput_current(rt)
-    raise_fatal(rt, exc)
-    await_reuse(rt)
+    try:
+        raise_fatal(rt, exc)
+    except BaseException as e:
+        if rt.dead:
+            raise       # the program has ended: this idle worker is being discarded
+        if rt.swgen == gen:
+            gfdrop_current(rt)      # the throw never landed: this worker is not idle after all
+            raise
+        intruder = e    # it landed, and later this idle worker was thrown into from outside
+    await_reuse(rt, intruder)
     return rt.curg
 
 
 cdef void gfput_current(Runtime rt):
     if len(rt.gfree) < GFREE_CAP:
         rt.gfree.append(greenlet.getcurrent())
+
+
+cdef void gfdrop_current(Runtime rt) noexcept:
+    """Undo gfput_current: the running worker is not idle after all."""
+    cdef Py_ssize_t n = len(rt.gfree)
+    if n and is_current_greenlet(rt.gfree[n - 1]):
+        rt.gfree.pop()
 
 
 cdef Goroutine goexit0(Runtime rt, Goroutine gp):
@@ -1171,32 +1260,61 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     gp.startfn = gp.args = gp.kwargs = None
     if rt.safepoint_pending:
         rt.run_safepoints()
+    rt.gaveup_at = chanemu_coarse_ns()
     nxt = rt.getnext()
     if nxt is None:
         nxt = findrunnable(rt, True)
         if nxt is None:
-            # This worker went on the free list and a new goroutine reuses it: rt.curg.
-            await_reuse(rt)
+            # A fatal error was delivered from this worker, which a new goroutine then reused:
+            # rt.curg.
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    newslice(rt)
-    if rt.tracer is not None:
-        rt.tracer("start", nxt, None)
-    me = greenlet.getcurrent()
-    if nxt.gr is None:
-        # A new goroutine: run it right here, no switch needed.
-        nxt.gr = me
-        return nxt
-    if len(rt.gfree) >= GFREE_CAP:
-        # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
-        # to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's child here).
-        me.parent = getg0(rt)
-        return None
-    rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
-    PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
-    await_reuse(rt)
-    return rt.curg
+    return handoff(rt, gp, nxt)
+
+
+cdef Goroutine handoff(Runtime rt, Goroutine gp, Goroutine nxt):
+    """The rest of goexit0: nxt, marked running, runs next, right here if it is new, else on its
+    own greenlet, which this worker switches to after going on the free list. Returns the next
+    G to run on this worker (nxt, or rt.curg when the worker is reused), or None when the worker
+    ends. Until the switch lands nothing is lost: if the tracer, the free list or the switch
+    itself fails (greenlet could not save the stack), nxt is runnable again and the error is the
+    program's fatal error, delivered from this worker as a crash's is."""
+    cdef unsigned long long gen = rt.swgen
+    err = None
+    try:
+        if rt.tracer is not None:
+            rt.tracer("start", nxt, None)
+        me = greenlet.getcurrent()
+        if nxt.gr is None:
+            # A new goroutine: run it right here, no switch needed (but a G starts: count it,
+            # so that its time slice starts anew).
+            nxt.gr = me
+            rt.swgen += 1
+            return nxt
+        if len(rt.gfree) >= GFREE_CAP:
+            # Free list full: end this greenlet. Its end switches to its parent, g0, which
+            # switches to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's
+            # child here).
+            me.parent = getg0(rt)
+            return None
+        rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
+        inject_switch_fault()
+        PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
+    except BaseException as e:
+        if rt.dead:
+            raise       # the program has ended: this idle worker is being discarded
+        err = e
+    if err is None or rt.swgen != gen or rt.curg is not nxt:
+        # The switch landed: this idle worker was switched back to, or thrown into (err: from
+        # outside the runtime, refused there).
+        await_reuse(rt, err)
+        return rt.curg
+    gfdrop_current(rt)
+    nxt.atomicstatus = _Grunnable
+    rt.curg = gp
+    rt.runqput(nxt, True)
+    return deliver_from_worker(rt, err)
 
 
 cdef object caller_site():
@@ -1247,6 +1365,7 @@ cdef int goschedImpl(Runtime rt, str kind) except -1:
     cdef Goroutine gp = rt.curg
     gp.atomicstatus = _Grunnable
     gq_put(&rt.globrunq, gp)
+    rt.gaveup_at = chanemu_coarse_ns()
     if rt.tracer is not None:
         rt.tracer(kind, gp, None)
     try:
@@ -1266,10 +1385,12 @@ def set_preempt_slice(int64_t ns):
         newslice(rt)
 
 
-cdef inline void newslice(Runtime rt) noexcept:
-    """A G starts running: its time slice ends preempt_slice from now."""
+cdef void newslice(Runtime rt) noexcept:
+    """The running G's time slice starts now: it ends preempt_slice from now."""
     global chanemu_preempt_deadline
-    rt.preempt_at = chanemu_coarse_ns() + preempt_slice
+    rt.gaveup_at = chanemu_coarse_ns()
+    rt.slicetick = rt.swgen
+    rt.preempt_at = rt.gaveup_at + preempt_slice
     chanemu_preempt_deadline = rt.preempt_at
 
 
@@ -1283,10 +1404,18 @@ cdef inline int checkpreempt_inline() except -1:
 
 
 cdef int checkpreempt_slow(Runtime rt) except -1:
+    """Past the thread's deadline. A switch does not start the next G's slice (no clock read on
+    the hot path): as Go's sysmon compares a P's schedtick with the one it saw last, this looks
+    whether a G has started since the slice began (swgen moved). If so, the running G's slice
+    started when the previous one gave up the thread (rt.gaveup_at, read where that G parked,
+    yielded or ended). A G that has had its slice yields."""
     global chanemu_preempt_deadline
+    if rt.swgen != rt.slicetick:
+        rt.slicetick = rt.swgen
+        rt.preempt_at = rt.gaveup_at + preempt_slice
+    chanemu_preempt_deadline = rt.preempt_at     # (the copy may have been another runtime's)
     if chanemu_coarse_ns() >= rt.preempt_at:
         return preempt(rt)
-    chanemu_preempt_deadline = rt.preempt_at     # the copy was another runtime's
     return 0
 
 
@@ -1323,6 +1452,7 @@ def run_main(Runtime rt, main, tuple args, dict kwargs):
     g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
+    rt.gaveup_at = chanemu_coarse_ns()      # main's time slice starts here
     result = g1.gr.switch()
     if type(result) is _MainExit:
         raise (<_MainExit>result).exc

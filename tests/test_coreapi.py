@@ -80,3 +80,75 @@ def test_upper_layer_does_not_reach_into_a_twin(path):
     assert not re.search(r"_pycore\.(proc|chan|select|rand)\b", text)
     assert not re.search(r"from \.?_?pycore|from chanemu\._pycore|import chanemu\._pycore", text)
     assert not re.search(r"""["']chanemu\._(core|pycore)["']""", text)
+
+
+def test_adopt_current_makes_the_caller_goroutine_1(ce):
+    """The primitive the lifecycle makes a thread's default runtime with: the calling greenlet
+    becomes goroutine 1, running; a runtime adopts once."""
+    core = ce._impl
+    rt = core.Runtime()
+    g1 = rt.adopt_current()
+    try:
+        assert (g1.goid, g1.status, g1.runtime, rt.num_goroutine()) == (1, "running", rt, 1)
+        assert g1.creation_site is None and g1.created_by is None
+        with pytest.raises(RuntimeError):
+            rt.adopt_current()
+    finally:
+        rt.end()
+        rt.release()
+
+
+def test_default_runtime_is_made_by_the_lifecycle(ce, monkeypatch):
+    """A thread's first runtime call outside run() makes its default runtime through
+    chanemu._lifecycle.default_runtime (written once), which ends it with the thread."""
+    import threading
+
+    import greenlet
+
+    from chanemu import _lifecycle
+    core = ce._impl
+    made = []
+    real = _lifecycle.default_runtime
+
+    def spy(twin):
+        rt = real(twin)
+        made.append((twin, rt))
+        return rt
+    monkeypatch.setattr(_lifecycle, "default_runtime", spy)
+    seen = []
+
+    def body():
+        seen.append(core.thread_runtime())
+        g = core.getg()
+        # goroutine 1 is the thread's own code: its main greenlet, running body
+        seen.append((g.goid, g.status, core.thread_runtime(), g.frame.f_code is body.__code__,
+                     greenlet.getcurrent().parent is None))
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert seen[0] is None
+    assert len(made) == 1 and made[0][0] is core
+    rt = made[0][1]
+    assert seen[1] == (1, "running", rt, True, True)
+    assert rt.dead          # ended with its thread
+
+
+def test_goroutine_handle_views_are_written_once(ce, monkeypatch):
+    """What a handle shows beyond its fields (repr, where it was made, a crash's note) comes from
+    chanemu/_handle.py on both twins."""
+    from chanemu import _handle
+    monkeypatch.setattr(_handle, "describe", lambda g: f"described {g.goid}")
+    monkeypatch.setattr(_handle, "created_by", lambda gopc: "made here")
+    monkeypatch.setattr(_handle, "crash_note", lambda goid, gopc, parent: f"note {goid}")
+
+    def boom():
+        raise ValueError("boom")
+
+    def main():
+        g = ce.go(lambda: None)
+        return repr(g), g.created_by
+
+    assert ce.run(main) == ("described 2", "made here")
+    with pytest.raises(ValueError) as ei:
+        ce.run(lambda: [ce.go(boom), ce.runtime.gosched()])
+    assert ei.value.__notes__ == ["note 2"]

@@ -241,6 +241,29 @@ def test_switch_into_idle_worker_is_refused(impl_name):
     assert out == ["dead", "RuntimeError", "RuntimeError", "9", "dead"]
 
 
+@pytest.mark.parametrize("end", ["return", "crash"])
+def test_throw_into_idle_worker_first_is_refused(impl_name, end):
+    """A throw, before any switch, into the idle worker of a goroutine that ended (handing over to
+    goroutine 1) or crashed (delivering its error to goroutine 1) raises RuntimeError in the
+    thrower, and the worker stays idle and is reused."""
+    out = scenario(impl_name, f"""
+        grs = []
+        def body():
+            grs.append(greenlet.getcurrent())
+            if {end == "crash"}:
+                raise ValueError("boom")
+        g = go(body)
+        print(outcome(gosched), g.status)
+        print(outcome(grs[0].throw, KeyError), outcome(grs[0].switch), grs[0].dead)
+        chanemu.runtime.check_invariants()
+        c = Chan()
+        h = go(c.send, 9)
+        print(c.recv(), h.status if h.status == "dead" else (gosched(), h.status)[1])
+    """)
+    first = "ValueError" if end == "crash" else "None"
+    assert out == [first, "dead", "RuntimeError", "RuntimeError", "False", "9", "dead"]
+
+
 def test_switch_into_run_program_goroutine(impl_name):
     out = scenario(impl_name, """
         def main():
@@ -338,3 +361,160 @@ def test_ready_refuses_goroutines_parked_on_channels(impl_name):
     """))
     assert out == ["RuntimeError", "RuntimeError", "RuntimeError", "waiting", "waiting",
                    "1", "1", "1", "dead", "[1]", "dead"]
+
+
+# -- switches that fail: goexit0's hand-over, g0's, raise_fatal's throws -------------------------
+# _fail_switches(n) makes the next n of those switches fail before they switch, with the
+# MemoryError greenlet raises when it cannot save a stack. Whatever fails, every goroutine stays
+# accounted for (allgs, run queues, statuses: check_invariants), the error comes out of a
+# goroutine's blocking call (or run()), and the runtime goes on.
+FAIL = """
+fail = chanemu._impl._fail_switches
+def chain(e):
+    # the exception's type, then those of its context chain
+    out = []
+    while e is not None:
+        out.append(type(e).__name__)
+        e = e.__context__
+    return "<".join(out)
+def raised(f, *args):
+    try:
+        f(*args)
+    except BaseException as e:
+        return chain(e)
+    return "nothing"
+def handoff_setup():
+    # b parked on cb; a sends to it and ends: a's goexit0 hands the worker over to b
+    cb = Chan()
+    got = []
+    b = go(lambda: got.append(cb.recv()))
+    parked(b)
+    a = go(cb.send, "x")
+    return a, b, got
+def warm():
+    # idle started workers on the free list: a new goroutine then starts without g0's switch
+    c = Chan()
+    ws = [go(c.recv) for _ in range(3)]
+    for w in ws:
+        parked(w)
+    c.close()
+    gosched()
+warm()
+def still_runs():
+    # goroutines still start, run and end; the failure left nothing pending
+    c = Chan()
+    h = go(c.send, 5)
+    print(c.recv(), raised(gosched), h.status, fail(0), chanemu.runtime.num_goroutine())
+"""
+
+
+def test_failed_handoff_at_goroutine_end_loses_nothing(impl_name):
+    """goexit0 switches from the ended goroutine's worker to the next G's greenlet. If that
+    switch fails, the next G is runnable again, and the error is the program's fatal error:
+    goroutine 1 takes it in its blocking call (in a run() program, run() raises it)."""
+    out = scenario(impl_name, FAIL + textwrap.dedent("""
+        a, b, got = handoff_setup()
+        fail(1)
+        print(raised(gosched), a.status, b.status, got, fail(0))
+        chanemu.runtime.check_invariants()
+        gosched()
+        print(got, b.status)
+        still_runs()
+        def prog():
+            a, b, got = handoff_setup()
+            fail(1)
+            gosched()
+        print(raised(chanemu.run, prog), fail(0))
+        still_runs()
+    """))
+    assert out == ["MemoryError", "dead", "runnable", "[]", "0", "['x']", "dead",
+                   "5", "nothing", "dead", "0", "1", "MemoryError", "0",
+                   "5", "nothing", "dead", "0", "1"]
+
+
+def test_handoff_tracer_failure_loses_nothing(impl_name):
+    """The hand-over's "start" trace event raising takes the same path as a failed switch."""
+    out = scenario(impl_name, FAIL + textwrap.dedent("""
+        a, b, got = handoff_setup()
+        rt = chanemu._impl.current_runtime()
+        def tracer(kind, gp, arg):
+            if kind == "start" and gp is b:
+                rt.tracer = None
+                raise KeyError("tracer")
+        rt.tracer = tracer
+        print(raised(gosched), a.status, b.status, got)
+        chanemu.runtime.check_invariants()
+        gosched()
+        print(got, b.status)
+        still_runs()
+    """))
+    assert out == ["KeyError", "dead", "runnable", "[]", "['x']", "dead",
+                   "5", "nothing", "dead", "0", "1"]
+
+
+@pytest.mark.parametrize("faults", [1, 2])
+def test_failed_crash_delivery_loses_nothing(impl_name, faults):
+    """A goroutine crashes and raise_fatal's throw to goroutine 1 fails: the worker ends with the
+    error, g0 delivers it (and if g0's throw fails too, g0 ends with it and greenlet hands it to
+    goroutine 1). Goroutine 1 gets the switch's error, the crash as its context."""
+    out = scenario(impl_name, FAIL + textwrap.dedent(f"""
+        def boom():
+            raise ValueError("boom")
+        fail({faults})
+        a = go(boom)
+        print(raised(gosched), a.status, fail(0), chanemu.runtime.num_goroutine())
+        chanemu.runtime.check_invariants()
+        still_runs()
+        still_runs()
+    """))
+    chain = "<".join(["MemoryError"] * faults + ["ValueError"])
+    assert out == [chain, "dead", "0", "1"] + ["5", "nothing", "dead", "0", "1"] * 2
+
+
+def test_failed_deadlock_delivery_raises_in_the_parking_goroutine(impl_name):
+    """The last goroutine to park finds a deadlock; raise_fatal's throw to goroutine 1 fails.
+    Nothing changed: the error comes out of that goroutine's own blocking call, the deadlock as
+    its context, and the goroutine runs on (here it returns, and the deadlock is delivered)."""
+    out = scenario(impl_name, FAIL + textwrap.dedent("""
+        c, d = Chan(), Chan()
+        seen = []
+        def waiter():
+            seen.append(raised(d.recv))
+        w = go(waiter)
+        fail(1)
+        print(raised(c.recv), seen, w.status, fail(0), len(d.hchan.recvq))
+        chanemu.runtime.check_invariants()
+        still_runs()
+    """))
+    assert out == ["Deadlock", "['MemoryError<Deadlock']", "dead", "0", "0",
+                   "5", "nothing", "dead", "0", "1"]
+
+
+def test_failed_deadlock_delivery_from_an_ended_goroutine(impl_name):
+    """A goroutine ends and nothing can run: its worker delivers the deadlock, and that throw
+    fails. g0 delivers the error instead."""
+    out = scenario(impl_name, FAIL + textwrap.dedent("""
+        c = Chan()
+        h = go(lambda: None)
+        fail(1)
+        print(raised(c.recv), h.status, fail(0), len(c.hchan.recvq))
+        chanemu.runtime.check_invariants()
+        still_runs()
+    """))
+    assert out == ["MemoryError<Deadlock", "dead", "0", "0",
+                   "5", "nothing", "dead", "0", "1"]
+
+
+def test_failed_start_of_a_fresh_worker_loses_nothing(impl_name):
+    """A new goroutine with no idle worker gets a fresh greenlet, which g0 starts. If g0's switch
+    fails, the goroutine is runnable again with no worker, and goroutine 1 gets the error."""
+    out = scenario(impl_name, FAIL.replace("\nwarm()\n", "\n") + textwrap.dedent("""
+        fail(1)
+        h = go(lambda: None)
+        print(raised(gosched), h.status, fail(0), chanemu.runtime.num_goroutine())
+        chanemu.runtime.check_invariants()
+        gosched()
+        print(h.status)
+        still_runs()
+    """))
+    assert out == ["MemoryError", "runnable", "0", "2", "dead", "5", "nothing", "dead", "0", "1"]

@@ -327,6 +327,39 @@ def test_preempted_goroutine_goes_behind_the_runnable_ones(ce):
     assert ce.run(main) == ["other", "main"]
 
 
+@pytest.mark.preemption
+def test_each_goroutine_gets_a_whole_time_slice(ce):
+    """A switch does not read the clock (the slice starts lazily, at the first look after it):
+    still, a goroutine that starts late in another's slice gets a whole slice of its own. Here
+    with a 60 ms slice: main spins 45 ms, then parks; the spinner that runs next must spin about
+    60 ms more, not the 15 ms left of main's slice, before it yields to the goroutine it made.
+    (The coarse clock's resolution is a few ms; load only makes the spins longer.)"""
+    ce._impl.set_preempt_slice(60_000_000)
+    own = ce.Chan(1)
+    spun = []
+
+    def spinner(done):
+        start = wall.monotonic()
+        ran = []
+        ce.go(ran.append, 1)
+        give_up = start + 10
+        while not ran and wall.monotonic() < give_up:
+            own.try_recv()                      # a runtime call: where a preemption happens
+        spun.append(wall.monotonic() - start)
+        done.send(None)
+
+    def main():
+        done = ce.Chan()
+        ce.go(spinner, done)
+        start = wall.monotonic()
+        while wall.monotonic() - start < 0.045:
+            own.try_recv()
+        done.recv()
+
+    ce.run(main)
+    assert 0.045 < spun[0] < 10
+
+
 def test_preemption_off_keeps_the_schedule(ce):
     """set_preemption(False) (the tests' default): no yield however long a goroutine runs."""
     assert ce.runtime.set_preemption(False) is False

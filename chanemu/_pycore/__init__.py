@@ -5,7 +5,7 @@ Exports the interface both twins provide (chanemu/_coreapi.py); everything above
 from . import proc
 from .proc import (Goroutine, Runtime, getg, go, run, gosched, goexit, park, ready,
                    run_main, thread_runtime, set_thread_runtime, checkpreempt,
-                   set_preempt_slice, thread_serial)
+                   set_preempt_slice, thread_serial, _fail_switches)
 from .chan import Chan, nilchan, check_hchan, set_chan_tracing
 from .select import select, SendCase, RecvCase
 

@@ -22,7 +22,7 @@ from .._empty import Empty, EMPTY, MAX_ZEROSIZE_CAP, check_elem
 from .._traceback import pytest_hide as __tracebackhide__  # noqa: F401 (pytest)
 from .proc import (getrt, gopark, goready, throw, unpark, park_forever, check_current,
                    checkpreempt_slow, preempt_gate, _clock_ns, _COARSE, _Gwaiting,
-                   thread_serial,
+                   thread_serial, _tls,
                    waitReasonChanSend, waitReasonChanReceive,
                    waitReasonChanSendNilChan, waitReasonChanReceiveNilChan)
 
@@ -350,10 +350,12 @@ def chancheck(c):
     Checked before an operation changes anything: the thread always, and when goroutines wait
     on c, that they belong to the caller's runtime (so the queues of a channel only ever hold
     one runtime's goroutines)."""
-    me = thread_serial()
-    if c.owner != me:
-        raise RuntimeError(f"chanemu: channel {c!r} was made in thread #{c.owner} and used in "
-                           f"thread #{me}; a channel belongs to one thread's program")
+    # thread_serial(), inlined: 0 (no serial) for a thread that never asked for one
+    if c.owner != getattr(_tls, "serial", 0):
+        me = thread_serial()
+        if c.owner != me:
+            raise RuntimeError(f"chanemu: channel {c!r} was made in thread #{c.owner} and used "
+                               f"in thread #{me}; a channel belongs to one thread's program")
     sg = c.recvq.first or c.sendq.first
     if sg is not None and sg.g.rt is not getrt():
         raise RuntimeError(f"chanemu: channel {c!r} has goroutines of another runtime waiting "
@@ -380,8 +382,12 @@ def chansend(c, ep, block):
     A send on a closed channel panics."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
-        checkpreempt_slow()
+    # A call that is about to park yields anyway: only one that can complete at once checks for
+    # preemption (the parking side of a hand-off reads no clock). full(c), inlined.
+    if not (block and c.closed == 0 and (c.recvq.first is None if c.dataqsiz == 0
+                                         else c.qcount == c.dataqsiz)):
+        if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+            checkpreempt_slow()
     if c.isnil:
         if not block:
             return False
@@ -525,8 +531,11 @@ def chanrecv(c, block):
     a value gives (True, value, True)."""
     if not isinstance(c, Chan):      # an unbound method called on something else
         raise TypeError(f"expected a Chan, got {type(c).__name__}")
-    if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
-        checkpreempt_slow()
+    # (as in chansend; empty(c), inlined)
+    if not (block and c.closed == 0 and (c.sendq.first is None if c.dataqsiz == 0
+                                         else c.qcount == 0)):
+        if _clock_ns(_COARSE) >= preempt_gate[0]:     # checkpreempt(), inlined
+            checkpreempt_slow()
     if c.isnil:
         if not block:
             return False, None, False

@@ -21,7 +21,7 @@ from collections import deque
 
 import greenlet
 
-from .. import _errors, _preempt
+from .. import _errors, _handle, _preempt
 from .._errors import Deadlock, GoExit
 from .._timers import Timer, TimerHeap
 from . import rand
@@ -161,14 +161,11 @@ class Goroutine:
     @property
     def creation_site(self):
         """(filename, lineno, function) of the go() call, or None for goroutine 1."""
-        return site_tuple(self.gopc)
+        return _handle.site(self.gopc)
 
     @property
     def created_by(self):
-        s = site_tuple(self.gopc)
-        if s is None:
-            return None
-        return f"{s[2]} at {s[0]}:{s[1]}"
+        return _handle.created_by(self.gopc)
 
     @property
     def waiting_on(self):
@@ -206,7 +203,7 @@ class Goroutine:
         return getg()
 
     def __repr__(self):
-        return f"<Goroutine {self.goid} [{self.wait_reason or self.status}]>"
+        return _handle.describe(self)
 
 
 class Runtime:
@@ -246,7 +243,8 @@ class Runtime:
         self.rand = rand.Rand(seed)
         self.thread_ident = threading.get_ident()
         self.thread_serial = thread_serial()
-        self.swgen = 0            # goroutine resumptions so far: tells a failed switch apart
+        self.swgen = 0            # goroutine resumptions so far (Go's schedtick): tells a failed
+                                  # switch apart, and starts the next time slice lazily
         self.fatal_target = None  # greenlet a fatal error is thrown into
         self.dead = False         # the program has ended: blocking calls unwind
         self.vnow = 0             # virtual clock, ns since the synctest epoch
@@ -265,10 +263,14 @@ class Runtime:
         # "unblock" (arg: the waker G), "sched" (gosched), "preempt" (a preemption),
         # "end" (arg: exception or None).
         self.tracer = None
-        # Preemption: the coarse real-clock reading after which the running G yields at its
-        # next runtime call (set whenever a G starts running), and a count of the scheduler's
-        # own sections (timer functions, safe points) in which it must not (Go's m.locks).
-        self.preempt_at = _clock_ns(_COARSE) + preempt_slice
+        # Preemption (checkpreempt_slow): the coarse real-clock reading after which the running
+        # G yields at its next runtime call; the swgen at which that slice started; when a G last
+        # gave up the thread (parked, yielded, ended), where the next G's slice starts (a switch
+        # reads no clock); and a count of the scheduler's own sections (timer functions, safe
+        # points) in which no G yields (Go's m.locks).
+        self.gaveup_at = _clock_ns(_COARSE)
+        self.preempt_at = self.gaveup_at + preempt_slice
+        self.slicetick = 0
         self.nopreempt = 0
 
     # -- clock ---------------------------------------------------------------------------
@@ -276,13 +278,6 @@ class Runtime:
         if self.clock == "virtual":
             return self.vnow
         return _time.monotonic_ns()
-
-    def waittime(self):
-        """The clock for g.waitsince: coarse (ms) on the real clock. Only dumps read it, in
-        minutes; Go too sets waitsince lazily."""
-        if self.clock == "virtual":
-            return self.vnow
-        return _time.clock_gettime_ns(_COARSE)
 
     # -- goroutines ----------------------------------------------------------------------
     def newg(self, fn, args, kwargs, parent, gopc):
@@ -489,7 +484,20 @@ class Runtime:
         finally:
             self.nopreempt -= 1
 
-    # -- the end of the program (called by chanemu._lifecycle) -----------------------------
+    # -- the program's start and end (called by chanemu._lifecycle) ------------------------
+    def adopt_current(self):
+        """The calling greenlet becomes goroutine 1 of this fresh runtime, running: the thread's
+        own code, in its default runtime. Fatal errors are thrown into it, inside its blocking
+        call. Returns goroutine 1."""
+        if self.is_run or self.goidgen:
+            raise RuntimeError("chanemu: a runtime runs one program")
+        g1 = self.newg(None, (), {}, 0, None)
+        g1.gr = greenlet.getcurrent()
+        g1.atomicstatus = _Grunning
+        self.curg = g1
+        self.fatal_target = g1.gr
+        return g1
+
     def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go
         raise). Returns the greenlets the lifecycle layer must end: g0 first, then the
@@ -574,19 +582,8 @@ def getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
     rt = getattr(_tls, "rt", None)
     if rt is None:
-        rt = _tls.rt = _default_runtime()
-    return rt
-
-
-def _default_runtime():
-    rt = Runtime()
-    g1 = rt.newg(None, (), {}, 0, None)
-    g1.gr = greenlet.getcurrent()
-    g1.atomicstatus = _Grunning
-    rt.curg = g1
-    rt.fatal_target = g1.gr
-    from .. import _lifecycle
-    _lifecycle.default_runtime_made(rt)
+        from .. import _lifecycle
+        rt = _tls.rt = _lifecycle.default_runtime(sys.modules[__package__])
     return rt
 
 
@@ -628,7 +625,10 @@ def gopark(rt, reason):
     if gp.atomicstatus != _Grunning:
         throw("gopark: bad g status")
     gp.waitreason = reason
-    gp.waitsince = rt.waittime()
+    # One coarse clock read for both: when gp parked (dumps read it in minutes; Go too sets
+    # waitsince lazily), and when it gave up the thread (the next G's time slice starts there).
+    rt.gaveup_at = now = _clock_ns(_COARSE)
+    gp.waitsince = rt.vnow if rt.clock == "virtual" else now
     gp.atomicstatus = _Gwaiting
     if rt.tracer is not None:
         rt.tracer("block", gp, reason)
@@ -725,18 +725,20 @@ def schedule(rt):
     try:
         if rt.safepoint_pending:
             rt.run_safepoints()
+            rt.gaveup_at = _clock_ns(_COARSE)     # their time is the scheduler's, not the next G's
         if rt.timer_next != NO_TIMER:
             now = rt.nanotime()
             if rt.timer_next <= now:
                 rt.runtimers(now)
+                rt.gaveup_at = _clock_ns(_COARSE)
         gp = rt.getnext()
         if gp is None:
             # None: a fatal error was delivered, and later we were readied
             gp = findrunnable(rt, False)
         if gp is me:
-            # Readied while we looked for work (a timer of ours fired): no switch needed.
+            # Readied while we looked for work (a timer of ours fired): no switch needed (the
+            # resumption is counted below: a new time slice starts lazily).
             gp.atomicstatus = _Grunning
-            rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
             if rt.tracer is not None:
                 rt.tracer("start", gp, None)
         elif gp is not None:
@@ -772,11 +774,10 @@ def resume_parked(rt, me, exc):
         exc = None
 
 
-def await_reuse(rt):
-    """An idle worker greenlet (on the free list) was switched back to. The runtime does that
-    only to run a new goroutine on it: rt.curg, bound to this greenlet by execute. Anything
-    else is an intruder: refuse it and wait again."""
-    exc = None
+def await_reuse(rt, exc=None):
+    """An idle worker greenlet (on the free list) was switched back to (or, with exc, thrown
+    into). The runtime does that only to run a new goroutine on it: rt.curg, bound to this
+    greenlet by execute. Anything else is an intruder: refuse it and wait again."""
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
                rt.curg.gr is greenlet.getcurrent()):
@@ -839,8 +840,7 @@ def execute(rt, gp):
         gr = first
     gp.atomicstatus = _Grunning
     rt.curg = gp
-    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
-    gen = rt.swgen
+    gen = rt.swgen      # gp's resumption counts one; its time slice starts lazily (checkpreempt_slow)
     try:
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
@@ -877,11 +877,53 @@ def _g0_loop(rt):
     would chain dead greenlets through their parents, and freeing a long chain recurses.)"""
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            rt.curg.gr.switch(rt.curg)
+            g0_switch(rt)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except greenlet.GreenletExit:
         return None
+
+
+def g0_switch(rt):
+    """g0 switches to rt.curg's greenlet: a fresh worker it starts for a new G, or the G that runs
+    after a worker ended into g0. Returns when g0 is switched back to. Until the switch lands
+    nothing is lost: the G, marked running, is runnable again (a fresh worker that never started
+    is dropped), and the error is the program's fatal error, which g0 delivers. An error a worker
+    ended with (it could not deliver it itself) is delivered the same way."""
+    gp = rt.curg
+    gen = rt.swgen
+    gr = gp.gr
+    try:
+        inject_switch_fault()
+        gr.switch(gp)
+    except greenlet.GreenletExit:
+        raise
+    except BaseException as e:
+        if rt.dead:
+            raise
+        if rt.swgen == gen and rt.curg is gp and gp.atomicstatus == _Grunning:
+            if not (gr or gr.dead):
+                gp.gr = None
+            gp.atomicstatus = _Grunnable
+            rt.runqput(gp, True)
+        err = e
+    else:
+        return
+    g0_deliver(rt, err)
+
+
+def g0_deliver(rt, exc):
+    """A worker ended with an error it could not deliver (its throw failed): g0 delivers it. If
+    that fails too, g0 ends with it, and greenlet hands it to g0's parent, the fatal target, which
+    takes it as a delivered fatal error (a new g0 is made when one is next needed)."""
+    try:
+        raise_fatal(rt, exc)
+    except BaseException:
+        g1 = rt.allgs.get(1)
+        if g1 is not None and g1.gr is rt.fatal_target:
+            rt.curg = g1
+        rt.g0 = None
+        raise
 
 
 def findrunnable(rt, exiting):
@@ -893,6 +935,7 @@ def findrunnable(rt, exiting):
     while True:
         gp = rt.getnext()
         if gp is not None:
+            rt.gaveup_at = _clock_ns(_COARSE)   # gp's slice starts after the wait, not before
             return gp
         when = rt.timer_next
         if when == NO_TIMER:
@@ -909,18 +952,16 @@ def findrunnable(rt, exiting):
         rt.runtimers(rt.nanotime())
     if rt.dead:
         raise greenlet.GreenletExit()
-    if exiting:
-        gfput_current(rt)
     if not rt.allgs:
-        raise_fatal(rt, _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, ""))
+        exc = _errors.FatalError(_errors.E_GOEXIT_DEADLOCK, "")
     else:
-        raise_fatal(rt, Deadlock(_errors.E_DEADLOCK, _dump(rt)))
+        from .. import _lifecycle
+        exc = Deadlock(_errors.E_DEADLOCK, _lifecycle.dump(rt))
+    if exiting:
+        deliver_from_worker(rt, exc)
+    else:
+        raise_fatal(rt, exc)
     return None
-
-
-def _dump(rt):
-    from .. import _traceback
-    return _traceback.format_all(rt.goroutines(), current=None)
 
 
 def idle_wait(rt, d):
@@ -938,13 +979,9 @@ def idle_wait(rt, d):
 
 
 def attach_dump(rt, exc):
-    """A KeyboardInterrupt stops the program: like a FatalError it carries the goroutine dump
-    of the moment (``.dump``), as Go prints one on SIGQUIT."""
-    if getattr(exc, "dump", None) is None:
-        try:
-            exc.dump = _dump(rt)
-        except BaseException:
-            pass    # the exception goes on without its dump rather than being replaced
+    """A KeyboardInterrupt carries the goroutine dump of the moment (the lifecycle's)."""
+    from .. import _lifecycle
+    _lifecycle.attach_dump(rt, exc)
 
 
 def raise_fatal(rt, exc):
@@ -956,12 +993,43 @@ def raise_fatal(rt, exc):
     target = rt.fatal_target
     if greenlet.getcurrent() is target:
         raise exc
+    prev = rt.curg
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
         # Goroutine 1 takes the error inside its blocking call; it becomes the running G.
         rt.curg = g1
-    # With its traceback: the crashed goroutine's frames stay in what the target prints.
-    target.throw(type(exc), exc, exc.__traceback__)
+    landed = rt.curg
+    gen = rt.swgen
+    try:
+        inject_switch_fault()
+        # With its traceback: the crashed goroutine's frames stay in what the target prints.
+        target.throw(type(exc), exc, exc.__traceback__)
+    except BaseException as e:
+        if rt.swgen == gen and not rt.dead and rt.curg is landed:
+            # The throw failed before it switched (greenlet could not save the stack): nothing
+            # changed. The caller raises the switch's error, carrying the fatal error with it.
+            rt.curg = prev
+            if e is not exc and e.__context__ is None:
+                e.__context__ = exc
+        raise
+
+
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's and raise_fatal's
+# throws fail before they switch, as greenlet's do when it cannot save the stack.
+_switch_faults = [0]
+
+
+def inject_switch_fault():
+    if _switch_faults[0] > 0:
+        _switch_faults[0] -= 1
+        raise MemoryError("chanemu: injected switch failure (tests)")
+
+
+def _fail_switches(n):
+    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal,
+    fail before they switch, with MemoryError. Returns how many were still pending."""
+    old, _switch_faults[0] = _switch_faults[0], int(n)
+    return old
 
 
 # -- goroutine lifecycle -----------------------------------------------------------------
@@ -1016,10 +1084,7 @@ def crash(rt, gp, exc):
 
     Returns the next G to run on this worker greenlet if the program goes on (default runtime).
     """
-    site = gp.creation_site
-    where = (f", created by {site[2]} at {site[0]}:{site[1]} in goroutine {gp.parentGoid}"
-             if site is not None else "")
-    exc.add_note(f"chanemu: raised in goroutine {gp.goid}{where}")
+    exc.add_note(_handle.crash_note(gp.goid, gp.gopc, gp.parentGoid))
     if isinstance(exc, KeyboardInterrupt):
         attach_dump(rt, exc)
     if rt.tracer is not None:
@@ -1028,15 +1093,40 @@ def crash(rt, gp, exc):
     rt.allgs.pop(gp.goid, None)
     gp.gr = None
     gp.startfn = gp.args = gp.kwargs = None
+    rt.gaveup_at = _clock_ns(_COARSE)
+    return deliver_from_worker(rt, exc)
+
+
+def deliver_from_worker(rt, exc):
+    """This worker's goroutine is dead (crashed, or ended with no goroutine it could hand over
+    to): it goes on the free list and delivers exc to the fatal target. Returns the next G to run
+    on this worker, when it is reused. If the delivery's throw fails, the worker leaves the free
+    list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop)."""
+    gen = rt.swgen
+    intruder = None
     gfput_current(rt)
-    raise_fatal(rt, exc)
-    await_reuse(rt)
+    try:
+        raise_fatal(rt, exc)
+    except BaseException as e:
+        if rt.dead:
+            raise       # the program has ended: this idle worker is being discarded
+        if rt.swgen == gen:
+            gfdrop_current(rt)      # the throw never landed: this worker is not idle after all
+            raise
+        intruder = e    # it landed, and later this idle worker was thrown into from outside
+    await_reuse(rt, intruder)
     return rt.curg
 
 
 def gfput_current(rt):
     if len(rt.gfree) < GFREE_CAP:
         rt.gfree.append(greenlet.getcurrent())
+
+
+def gfdrop_current(rt):
+    """Undo gfput_current: the running worker is not idle after all."""
+    if rt.gfree and rt.gfree[-1] is greenlet.getcurrent():
+        rt.gfree.pop()
 
 
 def goexit0(rt, gp):
@@ -1051,32 +1141,61 @@ def goexit0(rt, gp):
     gp.startfn = gp.args = gp.kwargs = None
     if rt.safepoint_pending:
         rt.run_safepoints()
+    rt.gaveup_at = _clock_ns(_COARSE)
     nxt = rt.getnext()
     if nxt is None:
         nxt = findrunnable(rt, True)
         if nxt is None:
-            # This worker went on the free list and a new goroutine reuses it: rt.curg.
-            await_reuse(rt)
+            # A fatal error was delivered from this worker, which a new goroutine then reused:
+            # rt.curg.
             return rt.curg
     nxt.atomicstatus = _Grunning
     rt.curg = nxt
-    rt.preempt_at = _clock_ns(_COARSE) + preempt_slice
-    if rt.tracer is not None:
-        rt.tracer("start", nxt, None)
-    me = greenlet.getcurrent()
-    if nxt.gr is None:
-        # A new goroutine: run it right here, no switch needed.
-        nxt.gr = me
-        return nxt
-    if len(rt.gfree) >= GFREE_CAP:
-        # Free list full: end this greenlet. Its end switches to its parent, g0, which switches
-        # to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's child here).
-        me.parent = getg0(rt)
-        return None
-    rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
-    greenlet.greenlet.switch(nxt.gr)
-    await_reuse(rt)
-    return rt.curg
+    return handoff(rt, gp, nxt)
+
+
+def handoff(rt, gp, nxt):
+    """The rest of goexit0: nxt, marked running, runs next, right here if it is new, else on its
+    own greenlet, which this worker switches to after going on the free list. Returns the next
+    G to run on this worker (nxt, or rt.curg when the worker is reused), or None when the worker
+    ends. Until the switch lands nothing is lost: if the tracer, the free list or the switch
+    itself fails (greenlet could not save the stack), nxt is runnable again and the error is the
+    program's fatal error, delivered from this worker as a crash's is."""
+    gen = rt.swgen
+    err = None
+    try:
+        if rt.tracer is not None:
+            rt.tracer("start", nxt, None)
+        me = greenlet.getcurrent()
+        if nxt.gr is None:
+            # A new goroutine: run it right here, no switch needed (but a G starts: count it,
+            # so that its time slice starts anew).
+            nxt.gr = me
+            rt.swgen += 1
+            return nxt
+        if len(rt.gfree) >= GFREE_CAP:
+            # Free list full: end this greenlet. Its end switches to its parent, g0, which
+            # switches to rt.curg (goroutine 1's greenlet, after main's Goexit, is made g0's
+            # child here).
+            me.parent = getg0(rt)
+            return None
+        rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
+        inject_switch_fault()
+        greenlet.greenlet.switch(nxt.gr)
+    except BaseException as e:
+        if rt.dead:
+            raise       # the program has ended: this idle worker is being discarded
+        err = e
+    if err is None or rt.swgen != gen or rt.curg is not nxt:
+        # The switch landed: this idle worker was switched back to, or thrown into (err: from
+        # outside the runtime, refused there).
+        await_reuse(rt, err)
+        return rt.curg
+    gfdrop_current(rt)
+    nxt.atomicstatus = _Grunnable
+    rt.curg = gp
+    rt.runqput(nxt, True)
+    return deliver_from_worker(rt, err)
 
 
 def gosched():
@@ -1099,6 +1218,7 @@ def goschedImpl(rt, kind):
     gp = rt.curg
     gp.atomicstatus = _Grunnable
     rt.globrunq.append(gp)
+    rt.gaveup_at = _clock_ns(_COARSE)
     if rt.tracer is not None:
         rt.tracer(kind, gp, None)
     try:
@@ -1119,7 +1239,14 @@ def set_preempt_slice(ns):
     preempt_slice = ns
     rt = getattr(_tls, "rt", None)
     if rt is not None:
-        rt.preempt_at = _clock_ns(_COARSE) + ns
+        newslice(rt)
+
+
+def newslice(rt):
+    """The running G's time slice starts now: it ends preempt_slice from now."""
+    rt.gaveup_at = _clock_ns(_COARSE)
+    rt.slicetick = rt.swgen
+    rt.preempt_at = rt.gaveup_at + preempt_slice
 
 
 # The coarse time at which a runtime call next looks at its runtime's time slice: at most
@@ -1137,7 +1264,15 @@ def checkpreempt():
 
 
 def checkpreempt_slow():
+    """Past the gate. A switch does not start the next G's slice (no clock read on the hot
+    path): as Go's sysmon compares a P's schedtick with the one it saw last, this looks whether
+    a G has started since the slice began (swgen moved). If so, the running G's slice started
+    when the previous one gave up the thread (rt.gaveup_at, read where that G parked, yielded or
+    ended). A G that has had its slice yields."""
     rt = getrt()
+    if rt.swgen != rt.slicetick:
+        rt.slicetick = rt.swgen
+        rt.preempt_at = rt.gaveup_at + preempt_slice
     now = _clock_ns(_COARSE)
     if now >= rt.preempt_at:
         preempt(rt)
@@ -1167,13 +1302,6 @@ def caller_site(depth):
     return (f.f_code, f.f_lineno, f.f_globals.get("__name__", "?"))
 
 
-def site_tuple(gopc):
-    if gopc is None:
-        return None
-    code, line, mod = gopc
-    return (code.co_filename, line, f"{mod}.{code.co_qualname}")
-
-
 def go(fn, *args, **kwargs):
     """go fn(*args, **kwargs): start a goroutine; returns its handle."""
     return newproc(fn, args, kwargs, caller_site(1))
@@ -1198,6 +1326,7 @@ def run_main(rt, main, args, kwargs):
     g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
+    rt.gaveup_at = _clock_ns(_COARSE)      # main's time slice starts here
     result = g1.gr.switch(g1)
     if type(result) is _MainExit:
         raise result.exc
