@@ -13,9 +13,13 @@ DEBUG = os.environ.get("CHANEMU_DEBUG", "") not in ("", "0")
 macros = [("CHANEMU_DEBUG", "1" if DEBUG else "0")]
 cflags = ["-O0", "-g"] if DEBUG else ["-O2"]
 
+# The stack switch backend's lowest layer: src_c/stack.c, or until it exists the ucontext
+# stand-in src_c/stack_stub.c (slow switches: fine for tests, not for figures).
+STACK_C = "src_c/stack.c" if os.path.exists("src_c/stack.c") else "src_c/stack_stub.c"
+
 ext = Extension(
     "chanemu._core",
-    sources=["src_c/_core.pyx"],
+    sources=["src_c/_core.pyx", STACK_C],
     include_dirs=["src_c", os.path.dirname(greenlet.__file__)],
     define_macros=macros,
     extra_compile_args=cflags + ["-Wno-unused-function"],

@@ -30,6 +30,8 @@ cdef extern from "greenlet.h":
     # the same call as PyGreenlet_Switch, its NULL checked by the caller (no try block)
     PyObject* greenlet_switch "PyGreenlet_Switch"(PyGreenlet* g, PyObject* args, PyObject* kw)
 
+include "switch.pxi"
+
 cdef extern from "Python.h":
     ctypedef struct PyFrameObject
     int PyFrame_GetLineNumber(PyFrameObject* f)
@@ -535,7 +537,9 @@ cdef class Runtime:
         self.runq.size = self.globrunq.size = 0
         self.runnext = None
         grs = [] if self.g0 is None else [self.g0]
-        grs += [g.gr for g in self.allgs.values() if g.gr is not None] + self.gfree
+        me = sw_current()
+        grs += [g.gr for g in self.allgs.values() if g.gr is not None and g.gr is not me]
+        grs += self.gfree
         self.gfree = []
         self.g0 = None
         return grs
@@ -681,20 +685,13 @@ cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long pa
 cdef Runtime default_runtime():
     cdef Runtime rt = Runtime()
     cdef Goroutine g1 = newg(rt, None, _EMPTY, None, 0, None)
-    g1.gr = greenlet.getcurrent()
+    g1.gr = sw_current()
     g1.atomicstatus = _Grunning
     rt.curg = g1
     rt.fatal_target = g1.gr
     from chanemu import _lifecycle
     _lifecycle.default_runtime_made(rt)
     return rt
-
-
-cdef inline bint is_current_greenlet(object gr):
-    cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
-    cdef bint same = <PyObject*>cur == <PyObject*>gr
-    Py_XDECREF(<PyObject*>cur)
-    return same
 
 
 cdef int check_current(Runtime rt) except -1:
@@ -704,7 +701,7 @@ cdef int check_current(Runtime rt) except -1:
     if rt.curg.atomicstatus != _Grunning:
         raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
                            "handler, __del__ or timer function run by the idle scheduler)")
-    if not is_current_greenlet(rt.curg.gr):
+    if not sw_is_current(rt.curg.gr):
         raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
                            "this thread's runtime")
     return 0
@@ -880,7 +877,7 @@ cdef int await_reuse(Runtime rt) except -1:
     exc = None
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
-               is_current_greenlet(rt.curg.gr)):
+               sw_is_current(rt.curg.gr)):
         try:
             refuse_intruder(rt, exc, 0)
         except _Intrusion as e:
@@ -910,9 +907,9 @@ cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
     err = RuntimeError(f"chanemu: switch into {who} from outside the runtime; only the "
                        "scheduler resumes a goroutine")
     err.__context__ = exc
-    if target is None or target.dead or is_current_greenlet(target):
+    if target is None or target.dead or sw_is_current(target):
         raise _Intrusion(err)
-    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>RuntimeError, <PyObject*>err, NULL)
+    sw_throw(target, err)
     return 0
 
 
@@ -935,7 +932,8 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
         # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         try:
             gr = gfget(rt)
-            first = gr if PyGreenlet_STARTED(<PyGreenlet*>gr) else getg0(rt)
+            # (a fiber starts with a fresh recursion depth of its own: no need of g0)
+            first = gr if SW_STACK or sw_started(gr) else getg0(rt)
         except BaseException:
             rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
             raise
@@ -952,7 +950,7 @@ cdef inline int execute(Runtime rt, Goroutine gp) except -1:
         except BaseException:
             unexecute(rt, gp, me, fresh)
             raise
-    cdef PyObject* r = greenlet_switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    cdef PyObject* r = sw_switch(gr)
     if r == NULL:
         if rt.swgen == gen and rt.curg is gp:
             unexecute_keeping_error(rt, gp, me, fresh)
@@ -978,7 +976,7 @@ cdef int unexecute(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1
     """execute's switch to gp never happened: gp is runnable again (next), with no worker if it
     had none, and me is the current G again."""
     if fresh:
-        if PyGreenlet_STARTED(<PyGreenlet*>gp.gr) and len(rt.gfree) < GFREE_CAP:
+        if sw_started(gp.gr) and len(rt.gfree) < GFREE_CAP:
             rt.gfree.append(gp.gr)
         gp.gr = None
     gp.atomicstatus = _Grunnable
@@ -988,7 +986,7 @@ cdef int unexecute(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1
 
 cdef object getg0(Runtime rt):
     if rt.g0 is None:
-        rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+        rt.g0 = sw_new(_g0_loop, rt.fatal_target)
     return rt.g0
 
 
@@ -1000,7 +998,7 @@ def _g0_loop(*_):
     cdef Runtime rt = getrt()
     try:
         while rt.curg is not None and rt.curg.gr is not None:
-            PyGreenlet_Switch(<PyGreenlet*>rt.curg.gr, <PyObject*>_EMPTY, NULL)
+            sw_switch_obj(rt.curg.gr)
             rt.swgen += 1
         # no goroutine to hand over to (a worker ended during the program's end): end, into the caller
     except GreenletExit:
@@ -1079,16 +1077,13 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     """
     cdef Goroutine g1
     target = rt.fatal_target
-    if is_current_greenlet(target):
+    if sw_is_current(target):
         raise exc
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
         rt.curg = g1
-    exctype = type(exc)
-    tb = exc.__traceback__
     # With its traceback: the crashed goroutine's frames stay in what the target prints.
-    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
-                     <PyObject*>tb if tb is not None else NULL)
+    sw_throw(target, exc)
     return 0
 
 
@@ -1097,7 +1092,7 @@ cdef object gfget(Runtime rt):
     """A greenlet to run a new goroutine: an idle one from the free list, or a fresh one."""
     if rt.gfree:
         return rt.gfree.pop()
-    return greenlet.greenlet(_worker, parent=getg0(rt))
+    return sw_new(_worker, getg0(rt))
 
 
 def _worker(*_):
@@ -1155,7 +1150,7 @@ cdef Goroutine crash(Runtime rt, Goroutine gp, object exc):
 
 cdef void gfput_current(Runtime rt):
     if len(rt.gfree) < GFREE_CAP:
-        rt.gfree.append(greenlet.getcurrent())
+        rt.gfree.append(sw_current())
 
 
 cdef Goroutine goexit0(Runtime rt, Goroutine gp):
@@ -1183,7 +1178,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
     newslice(rt)
     if rt.tracer is not None:
         rt.tracer("start", nxt, None)
-    me = greenlet.getcurrent()
+    me = sw_current()
     if nxt.gr is None:
         # A new goroutine: run it right here, no switch needed.
         nxt.gr = me
@@ -1194,7 +1189,7 @@ cdef Goroutine goexit0(Runtime rt, Goroutine gp):
         me.parent = getg0(rt)
         return None
     rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
-    PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
+    sw_switch_obj(nxt.gr)
     await_reuse(rt)
     return rt.curg
 
@@ -1301,7 +1296,7 @@ cdef int preempt(Runtime rt) except -1:
     from a greenlet that is not the running G."""
     cdef Goroutine gp = rt.curg
     if (rt.nopreempt or rt.dead or gp is None or gp.atomicstatus != _Grunning
-            or not is_current_greenlet(gp.gr)):
+            or not sw_is_current(gp.gr)):
         return 0
     return goschedImpl(rt, "preempt")
 
@@ -1318,9 +1313,9 @@ def run_main(Runtime rt, main, tuple args, dict kwargs):
     if rt.is_run or rt.goidgen:
         raise RuntimeError("chanemu: a runtime runs one program")
     rt.is_run = True
-    rt.fatal_target = greenlet.getcurrent()
+    rt.fatal_target = sw_current()
     cdef Goroutine g1 = newg(rt, main, args, kwargs, 0, None)
-    g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
+    g1.gr = sw_new(_main_body, rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
     result = g1.gr.switch()
