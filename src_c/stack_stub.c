@@ -28,7 +28,7 @@ size_t ce_stack_size(void) {
     if (stack_size == 0) {
         const char *env = getenv("CHANEMU_STACK_SIZE");
         size_t n = env ? strtoull(env, NULL, 0) : 0;
-        stack_size = n >= 65536 ? n : (size_t)2 << 20;
+        stack_size = n >= 65536 ? n : (size_t)8 << 20;
     }
     return stack_size;
 }

@@ -55,12 +55,21 @@ typedef struct ce_pystate {
 #endif
     PyObject *context;              /* owned while switched out */
     int py_depth;                   /* recursion depth (limit - remaining) */
+    int py_cut;                     /* 3.11: how far below the limit the goroutine's budget was
+                                       set on switch-in (see ce_pystate_load) */
     int c_depth;                    /* 3.12+: C recursion used (start budget - remaining) */
     int tracing;
 } ce_pystate;
 
-/* The C recursion budget a goroutine starts with (3.12+), set once from the stack size. */
+/* Bytes of C stack one C-recursive level may take: a Python function called from C (an
+ * evaluation loop entered again), with the C function between (list.sort's merge state is
+ * the largest common one, about 2.5 KB). tests/test_switch_stack.py recurses through the worst. */
+#define CE_BYTES_PER_LEVEL 4096
+
+/* 3.12+: the C recursion budget a goroutine starts with, set once from the stack size.
+ * 3.11 counts C and Python recursion together: the most levels a goroutine's stack holds. */
 static int ce_c_budget = 0;
+static int ce_level_cap = 0x7fffffff;
 
 static inline int ce_pystate_supported(void) { return CE_PYSTATE_SUPPORTED; }
 
@@ -105,7 +114,7 @@ static inline void ce_pystate_save(ce_pystate *s, PyThreadState *ts) {
     s->datastack_chunk = ts->datastack_chunk;
     s->datastack_top = ts->datastack_top;
     s->datastack_limit = ts->datastack_limit;
-    s->py_depth = ce_py_limit(ts) - ce_py_remaining(ts);
+    s->py_depth = ce_py_limit(ts) - ce_py_remaining(ts) - s->py_cut;
 #  if PY_VERSION_HEX >= 0x030C0000
     s->c_depth = ce_c_budget - ts->c_recursion_remaining;
 #  endif
@@ -115,8 +124,9 @@ static inline void ce_pystate_save(ce_pystate *s, PyThreadState *ts) {
 #endif
 }
 
-/* Switch-in: s becomes the thread's state. */
-static inline void ce_pystate_load(ce_pystate *s, PyThreadState *ts) {
+/* Switch-in: s becomes the thread's state. own_stack: s is a goroutine's own C stack (not the
+ * thread's), whose size bounds its recursion. */
+static inline void ce_pystate_load(ce_pystate *s, PyThreadState *ts, int own_stack) {
 #if CE_PYSTATE_SUPPORTED
 #  if CE_HAS_CFRAME
     ts->cframe = s->cframe;
@@ -139,7 +149,13 @@ static inline void ce_pystate_load(ce_pystate *s, PyThreadState *ts) {
     ts->py_recursion_remaining = ts->py_recursion_limit - s->py_depth;
     ts->c_recursion_remaining = ce_c_budget - s->c_depth;
 #  else
-    ts->recursion_remaining = ts->recursion_limit - s->py_depth;
+    /* 3.11 has no C recursion counter: a recursion limit set above what the stack holds is
+     * cut to it, so that a deep C recursion ends in RecursionError, not in a fault. The cut is
+     * kept, so that save finds the depth again (and sys.setrecursionlimit meanwhile, which
+     * keeps limit - remaining, keeps the depth right). */
+    s->py_cut = (own_stack && ts->recursion_limit > ce_level_cap)
+                ? ts->recursion_limit - ce_level_cap : 0;
+    ts->recursion_remaining = ts->recursion_limit - s->py_cut - s->py_depth;
 #  endif
     ts->tracing = s->tracing;
     if (ts->context != s->context) {
@@ -154,17 +170,15 @@ static inline void ce_pystate_load(ce_pystate *s, PyThreadState *ts) {
 /* The thread's own stack (the root) gives its C recursion budget to every goroutine: the
  * smaller of what the thread started with and what stack_size bytes can hold. */
 static void ce_pystate_set_budget(PyThreadState *ts, size_t stack_size) {
+    size_t fit = stack_size / CE_BYTES_PER_LEVEL;
+    ce_level_cap = fit < 0x7fffffff ? (int)fit : 0x7fffffff;
 #if PY_VERSION_HEX >= 0x030C0000
-    /* A C-recursive level (an evaluation loop entered from C, a slot wrapper) takes well under
-     * this many bytes of C stack: see tests/test_switch_stack.py's deep recursions. */
-    const size_t per_level = 2048;
-    size_t fit = stack_size / per_level;
-    int start = ts->c_recursion_remaining;
-    if (ce_c_budget == 0)
-        ce_c_budget = (size_t)start < fit ? start : (int)fit;
+    if (ce_c_budget == 0) {
+        int start = ts->c_recursion_remaining;
+        ce_c_budget = start < ce_level_cap ? start : ce_level_cap;
+    }
 #else
     (void)ts;
-    (void)stack_size;
 #endif
 }
 

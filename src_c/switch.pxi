@@ -36,7 +36,7 @@ cdef extern from "stackswitch.h":
     int ce_pystate_supported()
     void ce_pystate_init(ce_pystate* s)
     void ce_pystate_save(ce_pystate* s, PyThreadState* ts) noexcept
-    void ce_pystate_load(ce_pystate* s, PyThreadState* ts) noexcept
+    void ce_pystate_load(ce_pystate* s, PyThreadState* ts, int own_stack) noexcept
     void ce_pystate_set_budget(PyThreadState* ts, size_t stack_size)
     PyObject* ce_pystate_frame(ce_pystate* s, PyThreadState* ts)
     void ce_pystate_free_datastack(ce_pystate* s)
@@ -271,7 +271,7 @@ cdef inline void swap_to(Fiber cur, Fiber target) noexcept:
     global ce_cur_fiber
     cdef PyThreadState* ts = PyThreadState_Get()
     ce_pystate_save(&cur.st, ts)
-    ce_pystate_load(&target.st, ts)
+    ce_pystate_load(&target.st, ts, not target.root)
     ce_cur_fiber = <PyObject*>target
     ce_ctx_swap(&cur.ctx, &target.ctx)
 
@@ -320,7 +320,7 @@ cdef void fiber_entry(void* arg) noexcept:
     cdef PyThreadState* ts = PyThreadState_Get()
     ce_dead_fiber = f
     ce_pystate_save(&(<Fiber>f).st, ts)      # its data stack, freed by reap_dead
-    ce_pystate_load(&(<Fiber>p).st, ts)
+    ce_pystate_load(&(<Fiber>p).st, ts, not (<Fiber>p).root)
     ce_cur_fiber = p
     ce_ctx_swap_final(&(<Fiber>f).ctx, &(<Fiber>p).ctx)
 
