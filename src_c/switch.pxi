@@ -47,8 +47,9 @@ cdef extern from *:
     /* The running Fiber of this thread (borrowed: a running Fiber holds itself, the root is held
      * by the thread-state dict), and a Fiber that has just swapped away for good, whose stack
      * the next code to run on this thread gives back. */
-    static __thread PyObject *ce_cur_fiber = NULL;
-    static __thread PyObject *ce_dead_fiber = NULL;
+    /* (initial-exec: read straight off the thread pointer, not through __tls_get_addr) */
+    static __thread PyObject *ce_cur_fiber __attribute__((tls_model("initial-exec"))) = NULL;
+    static __thread PyObject *ce_dead_fiber __attribute__((tls_model("initial-exec"))) = NULL;
     """
     PyObject* ce_cur_fiber
     PyObject* ce_dead_fiber
@@ -250,7 +251,6 @@ cdef int fiber_start(Fiber f) except -1:
 cdef object fiber_transfer(Fiber target, tuple args, object exc):
     """Switch from the running fiber to target, carrying args (or raising exc there). Returns
     (or raises) what the next switch back to the caller carries."""
-    global ce_cur_fiber
     cdef Fiber cur = fiber_current()
     if target is cur:
         if exc is not None:
@@ -272,7 +272,33 @@ cdef object fiber_transfer(Fiber target, tuple args, object exc):
     target.xargs = args
     target.xexc = exc
     swap_to(cur, target)
+    cdef PyObject* r = fiber_resumed(cur)
+    if r == NULL:
+        raise_current()
+    return steal_ref(r)
+
+
+cdef PyObject* sw_switch_fiber(Fiber target) noexcept:
+    """The scheduler's switch (no arguments, nothing thrown): fiber_transfer without Python's
+    exception machinery on the way. NULL with the exception set, as greenlet's C API."""
+    cdef Fiber cur = <Fiber>ce_cur_fiber
+    if ce_cur_fiber == NULL or target.state != FIBER_ACTIVE or target is cur:
+        return fiber_transfer_noexc(target)
+    target.xargs = _EMPTY
+    swap_to(cur, target)
     return fiber_resumed(cur)
+
+
+cdef PyObject* fiber_transfer_noexc(Fiber target) noexcept:
+    """fiber_transfer(target, (), None) for the cases off sw_switch_fiber's path (a first switch
+    to a fiber, an error), its exception set for a NULL return."""
+    try:
+        r = fiber_transfer(target, _EMPTY, None)
+    except BaseException as e:
+        set_error(e)
+        return NULL
+    Py_INCREF(r)
+    return <PyObject*>r
 
 
 cdef inline void swap_to(Fiber cur, Fiber target) noexcept:
@@ -285,16 +311,30 @@ cdef inline void swap_to(Fiber cur, Fiber target) noexcept:
     ce_ctx_swap(&cur.ctx, &target.ctx)
 
 
-cdef object fiber_resumed(Fiber cur):
-    """cur runs again: give back a stack that ended meanwhile, then take what was carried here."""
+cdef PyObject* fiber_resumed(Fiber cur) noexcept:
+    """cur runs again: give back a stack that ended meanwhile, then take what was carried here:
+    a new reference, or NULL with the exception that was thrown in set."""
+    cdef PyObject* exc
+    cdef PyObject* args
     reap_dead()
-    exc = cur.xexc
-    args = cur.xargs
-    cur.xexc = None
+    if cur.xexc is not None:
+        exc = <PyObject*>cur.xexc
+        Py_INCREF(<object>exc)
+        cur.xexc = None
+        cur.xargs = None
+        set_error(<BaseException>exc)
+        Py_DECREF(<object>exc)
+        return NULL
+    args = <PyObject*>cur.xargs
+    if args == <PyObject*>_EMPTY:
+        # the scheduler's switches carry nothing: no tuple work on the hot path
+        cur.xargs = None
+        Py_INCREF(_EMPTY)
+        return <PyObject*>_EMPTY
+    value = _unpack(cur.xargs)
     cur.xargs = None
-    if exc is not None:
-        raise exc
-    return _unpack(args)
+    Py_INCREF(value)
+    return <PyObject*>value
 
 
 cdef inline object _unpack(tuple args):
@@ -393,20 +433,23 @@ cdef inline object sw_current():
 
 
 cdef inline bint sw_is_current(object gr):
-    """Whether gr is what runs now. On the stack backend a fiber running a greenlet of its own
-    (not the one it was entered with) is not itself: a goroutine's switch object is current
-    only when the goroutine's own code runs."""
-    cdef PyGreenlet* cur
-    cdef bint same
+    """Whether gr is what runs now. (Each backend's path is a call of its own, so that the
+    greenlet path compiles as it did before the stack backend.)"""
     if SW_STACK:
-        if <PyObject*>gr != ce_cur_fiber or ce_cur_fiber == NULL:
-            return False
-        cur = PyGreenlet_GetCurrent()
-        same = <PyObject*>cur == <PyObject*>(<Fiber>gr).home
-        Py_XDECREF(<PyObject*>cur)
-        return same
-    cur = PyGreenlet_GetCurrent()
-    same = <PyObject*>cur == <PyObject*>gr
+        return fiber_is_current(gr)
+    cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
+    cdef bint same = <PyObject*>cur == <PyObject*>gr
+    Py_XDECREF(<PyObject*>cur)
+    return same
+
+
+cdef bint fiber_is_current(object gr) noexcept:
+    """A fiber running a greenlet of its own (not the one it was entered with) is not itself:
+    a goroutine's switch object is current only while the goroutine's own code runs."""
+    if <PyObject*>gr != ce_cur_fiber or ce_cur_fiber == NULL:
+        return False
+    cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
+    cdef bint same = <PyObject*>cur == <PyObject*>(<Fiber>gr).home
     Py_XDECREF(<PyObject*>cur)
     return same
 
@@ -423,17 +466,6 @@ cdef inline PyObject* sw_switch(object gr) noexcept:
     if SW_STACK:
         return sw_switch_fiber(<Fiber>gr)
     return greenlet_switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
-
-
-cdef PyObject* sw_switch_fiber(Fiber gr) noexcept:
-    try:
-        r = fiber_transfer(gr, _EMPTY, None)
-    except BaseException as e:
-        # handed to the caller as greenlet's C API does: NULL, the exception set
-        set_error(e)
-        return NULL
-    Py_INCREF(r)
-    return <PyObject*>r
 
 
 cdef object sw_switch_obj(object gr):
