@@ -116,6 +116,11 @@ cdef class Fiber:
     def __dealloc__(self):
         # A fiber is freed switched out: never started, dead (its stack already given back), or
         # abandoned while suspended (its thread ended): then its frames are left as they are.
+        # The root goes when its thread's state dict is cleared, which may run code afterwards
+        # (a finalizer ending the thread's program): that code gets a new root.
+        global ce_cur_fiber
+        if ce_cur_fiber == <PyObject*>self:
+            ce_cur_fiber = NULL
         if self.stack != NULL and self.state == FIBER_DEAD:
             ce_stack_put(self.stack)
         ce_pystate_free_datastack(&self.st)

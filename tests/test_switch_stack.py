@@ -385,3 +385,37 @@ def test_recursion_limit_above_what_the_stack_holds(kind, stack_mb):
         print(run(main))
     """, env={"CHANEMU_STACK_SIZE": str(stack_mb << 20)})
     assert out == ["recursion"]
+
+
+def test_thread_end_discards_its_goroutines(impl_name):
+    """A thread's default runtime ends with the thread: its parked goroutines (on stacks of their
+    own) are discarded there, no finally runs, what they held is freed, and their stacks go back."""
+    out = scenario(impl_name, """
+        import threading
+        class Held:
+            pass
+        ran, refs = [], []
+        def body():
+            c = Chan()
+            def g():
+                held = Held()
+                refs.append(weakref.ref(held))
+                try:
+                    c.recv()
+                finally:
+                    ran.append("finally")
+            for _ in range(5):
+                go(g)
+            gosched()
+        for _ in range(3):
+            t = threading.Thread(target=body)
+            t.start()
+            t.join()
+        gc.collect()
+        print(ran, sum(r() is None for r in refs))
+        if chanemu.SWITCH == "stack":
+            print(chanemu._impl._stack_stats()["in_use"] <= 2)
+        else:
+            print(True)
+    """)
+    assert out == ["[]", "15", "True"]
