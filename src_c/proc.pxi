@@ -9,8 +9,9 @@
 #   Exactly one G is _Grunning: curg. Every G in runnext, runq or globrunq is _Grunnable, and every
 #   _Grunnable G is in exactly one of them. allgs holds every G that is not _Gdead.
 #
-# Switching: gopark switches straight from the parking goroutine's greenlet to the next runnable
-# one through greenlet's C API; there is no hub on the hot path. Fatal errors (deadlock, an
+# Switching: gopark switches straight from the parking goroutine's greenlet (or fiber, with
+# CHANEMU_SWITCH=stack) to the next runnable one through switch.pxi's sw_* functions; there is no
+# hub on the hot path. Fatal errors (deadlock, an
 # exception escaping a goroutine) are thrown into the runtime's fatal target: the caller of run(),
 # or goroutine 1 of the thread's default runtime.
 
@@ -238,7 +239,7 @@ cdef class Goroutine:
                 return None
         if self.gr is None:
             return None
-        return self.gr.gr_frame
+        return sw_frame(self.gr)
 
     def stack(self):
         from chanemu import _traceback

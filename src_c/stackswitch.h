@@ -68,7 +68,9 @@ typedef struct ce_pystate {
 
 /* 3.12+: the C recursion budget a goroutine starts with, set once from the stack size.
  * 3.11 counts C and Python recursion together: the most levels a goroutine's stack holds. */
+#if PY_VERSION_HEX >= 0x030C0000
 static int ce_c_budget = 0;
+#endif
 static int ce_level_cap = 0x7fffffff;
 
 static inline int ce_pystate_supported(void) { return CE_PYSTATE_SUPPORTED; }

@@ -493,6 +493,7 @@ cdef inline object sw_throw(object gr, object exc):
 
 
 cdef inline object sw_frame(object gr):
+    """The innermost frame of switched-out gr (greenlet's gr_frame; a Fiber reads its own)."""
     return gr.gr_frame
 
 
