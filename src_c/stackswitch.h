@@ -137,8 +137,12 @@ static inline void ce_pystate_load(ce_pystate *s, PyThreadState *ts, int own_sta
     s->cframe->use_tracing = (s->tracing == 0 &&
                               (ts->c_tracefunc != NULL || ts->c_profilefunc != NULL)) ? 255 : 0;
 #    endif
+    /* While it runs, its frames are the thread's: s keeps no stale pointer into its C stack
+     * (ce_pystate_frame, from another thread, then finds no frame rather than a dead cframe). */
+    s->cframe = NULL;
 #  else
     ts->current_frame = s->current_frame;
+    s->current_frame = NULL;
 #  endif
     ts->exc_info = s->exc_info;
     ts->datastack_chunk = s->datastack_chunk;
@@ -194,7 +198,7 @@ static PyObject *ce_pystate_frame(ce_pystate *s, PyThreadState *ts) {
     int gc_was = PyGC_Disable();
 #  if CE_HAS_CFRAME
     _PyCFrame *mine = ts->cframe;
-    if (s->cframe == NULL || s->cframe->current_frame == NULL) {
+    if (s->cframe == NULL || s->cframe->current_frame == NULL) {   /* running, or no frame */
         if (gc_was) PyGC_Enable();
         return NULL;
     }

@@ -139,8 +139,11 @@ def test_burst_of_400_against_5000_parked(ce):
     # The program keeps running while scraped. The goal is 80% of its unscraped pace; on a
     # loaded 2-core machine the GIL handoffs to the server's threads cost far more than that
     # (figures in the README), so this only guards against starving it (one snapshot per
-    # request did).
-    assert r["busy_rate"] > 0.2 * r["quiet_rate"], {k: v for k, v in r.items() if k != "results"}
+    # request did). A handoff costs the same time on either switch backend, but the stack
+    # backend's unscraped pace is about 2.4x greenlet's (3.12: 3.5M against 1.4M round trips/s,
+    # busy 0.70M against 0.51M), so its floor is lower by as much.
+    floor = 0.08 if ce.SWITCH == "stack" else 0.2
+    assert r["busy_rate"] > floor * r["quiet_rate"], {k: v for k, v in r.items() if k != "results"}
 
 
 def test_half_sent_request_does_not_hold_the_server(ce, monkeypatch):
