@@ -2,7 +2,9 @@
 
 ``chanemu`` loads the C extension (``chanemu._core``); ``CHANEMU_IMPL=python`` selects the
 pure-Python twin (``chanemu._pycore``), which mirrors runtime/chan.go function by function.
-``chanemu.IMPL`` says which one is loaded ("c" or "python").
+``chanemu.IMPL`` says which one is loaded ("c" or "python"). ``chanemu.SWITCH`` says what its
+goroutines run on: "greenlet", or with ``CHANEMU_SWITCH=stack`` (C twin only) "stack", a C stack
+of each goroutine's own.
 """
 import os as _os
 import warnings as _warnings
@@ -47,9 +49,10 @@ def _set_impl(name):
     For the test suite, which runs every test on both twins in one process. Objects made by one
     twin keep working with that twin only.
     """
-    global _impl, IMPL
+    global _impl, IMPL, SWITCH
     _impl = _import_core(name)
     IMPL = _impl.IMPL
+    SWITCH = _impl.SWITCH
     g = globals()
     for n in _PUBLIC:
         g[n] = getattr(_impl, n)
@@ -60,6 +63,7 @@ def _set_impl(name):
 
 _impl = None
 IMPL = None
+SWITCH = None
 _set_impl(_load_default().IMPL)
 
 from . import runtime            # noqa: E402  (the upper layer reads _impl at call time)

@@ -13,6 +13,7 @@ import sys
 # Module-level names of a twin.
 NAMES = frozenset((
     "IMPL",                 # "c" or "python"
+    "SWITCH",               # what goroutines run on: "greenlet", or (C twin) "stack"
     # channels and select
     "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_hchan", "set_chan_tracing",
     # goroutines

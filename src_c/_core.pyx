@@ -2,6 +2,8 @@
 """chanemu._core: Go's channel runtime in C (Cython on greenlet's C API).
 
 One extension assembled from the sources beside this file:
+  switch.pxi what a goroutine runs on (a greenlet, or a Fiber with its own C stack) and the
+             switch between two (CHANEMU_SWITCH picks the backend once, at import)
   proc.pxi   the scheduler of one P: G registry, run queue with runnext, gopark/goready,
              the sudog cache, goroutine free list, deadlock detection
   chan.pxi   hchan, waitq, chansend, chanrecv, send, recv, closechan
@@ -64,10 +66,10 @@ __all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_h
            "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
            "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
            "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES",
-           "checkpreempt", "set_preempt_slice", "thread_serial"]
+           "checkpreempt", "set_preempt_slice", "thread_serial", "SWITCH"]
 
 # The scheduler's own types: the object-graph walk of the leak detector does not follow them.
-OPAQUE_TYPES = (Goroutine, Runtime)
+OPAQUE_TYPES = (Goroutine, Runtime, Fiber)
 
 
 def getg():

@@ -9,8 +9,9 @@
 #   Exactly one G is _Grunning: curg. Every G in runnext, runq or globrunq is _Grunnable, and every
 #   _Grunnable G is in exactly one of them. allgs holds every G that is not _Gdead.
 #
-# Switching: gopark switches straight from the parking goroutine's greenlet to the next runnable
-# one through greenlet's C API; there is no hub on the hot path. Fatal errors (deadlock, an
+# Switching: gopark switches straight from the parking goroutine's greenlet (or fiber, with
+# CHANEMU_SWITCH=stack) to the next runnable one through switch.pxi's sw_* functions; there is no
+# hub on the hot path. Fatal errors (deadlock, an
 # exception escaping a goroutine) are thrown into the runtime's fatal target: the caller of run(),
 # or goroutine 1 of the thread's default runtime.
 
@@ -29,6 +30,8 @@ cdef extern from "Python.h":
 cdef extern from "greenlet.h":
     # the same call as PyGreenlet_Switch, its NULL checked by the caller (no try block)
     PyObject* greenlet_switch "PyGreenlet_Switch"(PyGreenlet* g, PyObject* args, PyObject* kw)
+
+include "switch.pxi"
 
 cdef extern from "Python.h":
     ctypedef struct PyFrameObject
@@ -233,7 +236,7 @@ cdef class Goroutine:
                 return None
         if self.gr is None:
             return None
-        return self.gr.gr_frame
+        return sw_frame(self.gr)
 
     def stack(self):
         from chanemu import _traceback
@@ -517,7 +520,7 @@ cdef class Runtime:
         if self.is_run or self.goidgen:
             raise RuntimeError("chanemu: a runtime runs one program")
         cdef Goroutine g1 = newg(self, None, _EMPTY, None, 0, None)
-        g1.gr = greenlet.getcurrent()
+        g1.gr = sw_current()
         g1.atomicstatus = _Grunning
         self.curg = g1
         self.fatal_target = g1.gr
@@ -532,7 +535,9 @@ cdef class Runtime:
         self.runq.size = self.globrunq.size = 0
         self.runnext = None
         grs = [] if self.g0 is None else [self.g0]
-        grs += [g.gr for g in self.allgs.values() if g.gr is not None] + self.gfree
+        me = sw_current()
+        grs += [g.gr for g in self.allgs.values() if g.gr is not None and g.gr is not me]
+        grs += self.gfree
         self.gfree = []
         self.g0 = None
         return grs
@@ -676,11 +681,6 @@ cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long pa
     return gp
 
 
-cdef inline bint is_current_greenlet(object gr):
-    cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
-    cdef bint same = <PyObject*>cur == <PyObject*>gr
-    Py_XDECREF(<PyObject*>cur)
-    return same
 
 
 cdef int check_current(Runtime rt) except -1:
@@ -690,7 +690,7 @@ cdef int check_current(Runtime rt) except -1:
     if rt.curg.atomicstatus != _Grunning:
         raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
                            "handler, __del__ or timer function run by the idle scheduler)")
-    if not is_current_greenlet(rt.curg.gr):
+    if not sw_is_current(rt.curg.gr):
         raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
                            "this thread's runtime")
     return 0
@@ -869,7 +869,7 @@ cdef int await_reuse(Runtime rt, object exc=None) except -1:
     greenlet by execute. Anything else is an intruder: refuse it and wait again."""
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
-               is_current_greenlet(rt.curg.gr)):
+               sw_is_current(rt.curg.gr)):
         try:
             refuse_intruder(rt, exc, 0)
         except _Intrusion as e:
@@ -899,9 +899,9 @@ cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
     err = RuntimeError(f"chanemu: switch into {who} from outside the runtime; only the "
                        "scheduler resumes a goroutine")
     err.__context__ = exc
-    if target is None or target.dead or is_current_greenlet(target):
+    if target is None or target.dead or sw_is_current(target):
         raise _Intrusion(err)
-    PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>RuntimeError, <PyObject*>err, NULL)
+    sw_throw(target, err)
     return 0
 
 
@@ -924,7 +924,10 @@ cdef inline int execute(Runtime rt, Goroutine gp, Goroutine me) except -1:
         # New: a worker from the free list (started) or a fresh greenlet (started from g0).
         try:
             gr = gfget(rt)
-            first = gr if PyGreenlet_STARTED(<PyGreenlet*>gr) else getg0(rt)
+            # (a fiber starts with a fresh recursion depth of its own: no need of g0)
+            first = gr if SW_STACK or sw_started(gr) else getg0(rt)
+            if SW_STACK and not sw_started(gr):
+                inject_switch_fault()   # tests: as if no stack could be had for the new fiber
         except BaseException:
             rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
             raise
@@ -940,7 +943,7 @@ cdef inline int execute(Runtime rt, Goroutine gp, Goroutine me) except -1:
         except BaseException:
             unexecute(rt, gp, me, fresh)
             raise
-    cdef PyObject* r = greenlet_switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    cdef PyObject* r = sw_switch(gr)
     if r == NULL:
         if rt.swgen == gen and rt.curg is gp:
             unexecute_keeping_error(rt, gp, me, fresh)
@@ -966,7 +969,7 @@ cdef int unexecute(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1
     """execute's switch to gp never happened: gp is runnable again (next), with no worker if it
     had none, and me is the current G again."""
     if fresh:
-        if PyGreenlet_STARTED(<PyGreenlet*>gp.gr) and len(rt.gfree) < GFREE_CAP:
+        if sw_started(gp.gr) and len(rt.gfree) < GFREE_CAP:
             rt.gfree.append(gp.gr)
         gp.gr = None
     gp.atomicstatus = _Grunnable
@@ -976,7 +979,7 @@ cdef int unexecute(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1
 
 cdef object getg0(Runtime rt):
     if rt.g0 is None:
-        rt.g0 = greenlet.greenlet(_g0_loop, parent=rt.fatal_target)
+        rt.g0 = sw_new(_g0_loop, rt.fatal_target)
     return rt.g0
 
 
@@ -1006,14 +1009,14 @@ cdef int g0_switch(Runtime rt) except -1:
     gr = gp.gr
     try:
         inject_switch_fault()
-        PyGreenlet_Switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+        sw_switch_obj(gr)
     except GreenletExit:
         raise
     except BaseException as e:
         if rt.dead:
             raise
         if rt.swgen == gen and rt.curg is gp and gp.atomicstatus == _Grunning:
-            if not PyGreenlet_STARTED(<PyGreenlet*>gr):
+            if not sw_started(gr):
                 gp.gr = None
             gp.atomicstatus = _Grunnable
             rt.runqput(gp, True)
@@ -1027,14 +1030,10 @@ cdef int g0_deliver(Runtime rt, object exc) except -1:
     """A worker ended with an error it could not deliver (its throw failed): g0 delivers it. If
     that fails too, g0 ends with it, and greenlet hands it to g0's parent, the fatal target, which
     takes it as a delivered fatal error (a new g0 is made when one is next needed)."""
-    cdef Goroutine g1
     try:
         return raise_fatal(rt, exc)
     except BaseException:
-        g1 = rt.allgs.get(1)
-        if g1 is not None and g1.gr is rt.fatal_target:
-            rt.curg = g1
-        rt.g0 = None
+        g0_gives_up(rt)
         raise
 
 
@@ -1110,7 +1109,7 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     cdef Goroutine g1
     cdef unsigned long long gen
     target = rt.fatal_target
-    if is_current_greenlet(target):
+    if sw_is_current(target):
         raise exc
     prev = rt.curg
     g1 = rt.allgs.get(1)
@@ -1118,13 +1117,10 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
         rt.curg = g1
     landed = rt.curg
     gen = rt.swgen
-    exctype = type(exc)
-    tb = exc.__traceback__
     try:
         inject_switch_fault()
         # With its traceback: the crashed goroutine's frames stay in what the target prints.
-        PyGreenlet_Throw(<PyGreenlet*>target, <PyObject*>exctype, <PyObject*>exc,
-                         <PyObject*>tb if tb is not None else NULL)
+        sw_throw(target, exc)
     except BaseException as e:
         if rt.swgen == gen and not rt.dead and rt.curg is landed:
             # The throw failed before it switched (greenlet could not save the stack): nothing
@@ -1163,7 +1159,7 @@ cdef object gfget(Runtime rt):
     """A greenlet to run a new goroutine: an idle one from the free list, or a fresh one."""
     if rt.gfree:
         return rt.gfree.pop()
-    return greenlet.greenlet(_worker, parent=getg0(rt))
+    return sw_new(_worker, getg0(rt))
 
 
 def _worker(*_):
@@ -1218,32 +1214,57 @@ cdef Goroutine deliver_from_worker(Runtime rt, object exc):
     """This worker's goroutine is dead (crashed, or ended with no goroutine it could hand over
     to): it goes on the free list and delivers exc to the fatal target. Returns the next G to run
     on this worker, when it is reused. If the delivery's throw fails, the worker leaves the free
-    list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop)."""
-    cdef unsigned long long gen = rt.swgen
-    intruder = None
-    gfput_current(rt)
-    try:
-        raise_fatal(rt, exc)
-    except BaseException as e:
-        if rt.dead:
-            raise       # the program has ended: this idle worker is being discarded
-        if rt.swgen == gen:
-            gfdrop_current(rt)      # the throw never landed: this worker is not idle after all
-            raise
-        intruder = e    # it landed, and later this idle worker was thrown into from outside
-    await_reuse(rt, intruder)
-    return rt.curg
+    list and ends with the error: greenlet hands it to g0, which tries again (_g0_loop).
+
+    On the stack backend g0 has usually never run (fresh fibers start without it), and a fiber
+    ending into a g0 that never ran hands the error straight on to the fatal target, as greenlet
+    does with a thrown-into greenlet that never started: so the worker makes g0's second try
+    itself, and if that fails too it does what g0 would before ending (g0_deliver)."""
+    cdef unsigned long long gen
+    cdef int tries = 2 if SW_STACK and (rt.g0 is None or not sw_started(rt.g0)) else 1
+    while True:
+        gen = rt.swgen
+        intruder = None
+        gfput_current(rt)
+        try:
+            raise_fatal(rt, exc)
+        except BaseException as e:
+            if rt.dead:
+                raise       # the program has ended: this idle worker is being discarded
+            if rt.swgen == gen:
+                gfdrop_current(rt)      # the throw never landed: this worker is not idle after all
+                if e is not exc:
+                    e.__context__ = exc     # the error carries the fatal error it failed to deliver
+                tries -= 1
+                if tries > 0:
+                    exc = e
+                    continue
+                if SW_STACK:
+                    g0_gives_up(rt)
+                raise
+            intruder = e    # it landed, and later this idle worker was thrown into from outside
+        await_reuse(rt, intruder)
+        return rt.curg
+
+
+cdef void g0_gives_up(Runtime rt) noexcept:
+    """What g0_deliver does when its try fails too: goroutine 1, the fatal target, takes the
+    error it is handed as the delivered fatal error; a new g0 is made when one is next needed."""
+    cdef Goroutine g1 = rt.allgs.get(1)
+    if g1 is not None and g1.gr is rt.fatal_target:
+        rt.curg = g1
+    rt.g0 = None
 
 
 cdef void gfput_current(Runtime rt):
     if len(rt.gfree) < GFREE_CAP:
-        rt.gfree.append(greenlet.getcurrent())
+        rt.gfree.append(sw_current())
 
 
 cdef void gfdrop_current(Runtime rt) noexcept:
     """Undo gfput_current: the running worker is not idle after all."""
     cdef Py_ssize_t n = len(rt.gfree)
-    if n and is_current_greenlet(rt.gfree[n - 1]):
+    if n and sw_is_current(rt.gfree[n - 1]):
         rt.gfree.pop()
 
 
@@ -1285,7 +1306,7 @@ cdef Goroutine handoff(Runtime rt, Goroutine gp, Goroutine nxt):
     try:
         if rt.tracer is not None:
             rt.tracer("start", nxt, None)
-        me = greenlet.getcurrent()
+        me = sw_current()
         if nxt.gr is None:
             # A new goroutine: run it right here, no switch needed (but a G starts: count it,
             # so that its time slice starts anew).
@@ -1300,7 +1321,7 @@ cdef Goroutine handoff(Runtime rt, Goroutine gp, Goroutine nxt):
             return None
         rt.gfree.append(me)            # gfput: execute() switches back here with rt.curg to run
         inject_switch_fault()
-        PyGreenlet_Switch(<PyGreenlet*>nxt.gr, <PyObject*>_EMPTY, NULL)
+        sw_switch_obj(nxt.gr)
     except BaseException as e:
         if rt.dead:
             raise       # the program has ended: this idle worker is being discarded
@@ -1430,7 +1451,7 @@ cdef int preempt(Runtime rt) except -1:
     from a greenlet that is not the running G."""
     cdef Goroutine gp = rt.curg
     if (rt.nopreempt or rt.dead or gp is None or gp.atomicstatus != _Grunning
-            or not is_current_greenlet(gp.gr)):
+            or not sw_is_current(gp.gr)):
         return 0
     return goschedImpl(rt, "preempt")
 
@@ -1447,9 +1468,9 @@ def run_main(Runtime rt, main, tuple args, dict kwargs):
     if rt.is_run or rt.goidgen:
         raise RuntimeError("chanemu: a runtime runs one program")
     rt.is_run = True
-    rt.fatal_target = greenlet.getcurrent()
+    rt.fatal_target = sw_current()
     cdef Goroutine g1 = newg(rt, main, args, kwargs, 0, None)
-    g1.gr = greenlet.greenlet(_main_body, parent=rt.fatal_target)
+    g1.gr = sw_new(_main_body, rt.fatal_target)
     g1.atomicstatus = _Grunning
     rt.curg = g1
     rt.gaveup_at = chanemu_coarse_ns()      # main's time slice starts here

@@ -15,6 +15,11 @@ import chanemu
 
 IMPLS = {"c-extension": "c", "pure-python": "python"}
 
+
+def pytest_report_header(config):
+    # CHANEMU_SWITCH=stack runs the C twin's goroutines on C stacks of their own
+    return f"chanemu switch backend (C twin): {os.environ.get('CHANEMU_SWITCH') or 'greenlet'}"
+
 # The programs the tests start in subprocesses run with preemption off too (see _preemption).
 os.environ["CHANEMU_PREEMPT"] = "off"
 

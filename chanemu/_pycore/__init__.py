@@ -10,13 +10,16 @@ from .chan import Chan, nilchan, check_hchan, set_chan_tracing
 from .select import select, SendCase, RecvCase
 
 IMPL = "python"
+# What goroutines run on: this twin, the readable one, always uses greenlet (CHANEMU_SWITCH
+# chooses the C twin's backend only).
+SWITCH = "greenlet"
 
 # The interface the upper layer uses (chanemu/_coreapi.py NAMES; tests/test_coreapi.py).
 __all__ = ["IMPL", "Chan", "nilchan", "select", "SendCase", "RecvCase", "check_hchan",
            "set_chan_tracing", "Goroutine", "go", "gosched", "goexit", "getg", "park", "ready",
            "num_goroutine", "goroutines", "current_runtime", "check_invariants", "Runtime",
            "run", "run_main", "thread_runtime", "set_thread_runtime", "OPAQUE_TYPES",
-           "checkpreempt", "set_preempt_slice", "thread_serial"]
+           "checkpreempt", "set_preempt_slice", "thread_serial", "SWITCH"]
 
 # The scheduler's own types: the object-graph walk of the leak detector does not follow them.
 OPAQUE_TYPES = (Goroutine, Runtime, proc.sudog)

@@ -1,0 +1,421 @@
+"""The stack switch backend (CHANEMU_SWITCH=stack): goroutines on C stacks of their own.
+
+The backend is chosen once, when chanemu._core is imported, so each scenario runs in a fresh
+interpreter with CHANEMU_SWITCH=stack. The pure-Python twin ignores the setting (it always runs on
+greenlet): both twins must print the same, which checks that the backend changes nothing a
+program can see.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PRELUDE = """
+import gc, sys, weakref
+import chanemu
+from chanemu import Chan, go, run
+from chanemu.runtime import gosched
+
+def program_frames(g):
+    # the frames of g's stack that are this program's (not the core twin's), innermost first
+    out, f = [], g.frame
+    while f is not None:
+        if f.f_code.co_filename == "<string>":
+            out.append(f)
+        f = f.f_back
+    return out
+
+def parked(g):
+    for _ in range(10000):
+        if g.status == "waiting":
+            return
+        gosched()
+    raise AssertionError("never parked")
+"""
+
+
+def scenario(impl, code, env=None, timeout=120):
+    """Run PRELUDE + code in a fresh interpreter on twin impl with CHANEMU_SWITCH=stack; its
+    stdout lines. A crash (SIGSEGV) fails the test with the interpreter's stderr."""
+    env = dict(os.environ, CHANEMU_IMPL=impl, CHANEMU_SWITCH="stack", **(env or {}))
+    src = PRELUDE + textwrap.dedent(code)
+    p = subprocess.run([sys.executable, "-c", src], env=env, capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr[-3000:]}"
+    return p.stdout.split()
+
+
+def test_switch_names_the_backend(impl_name):
+    out = scenario(impl_name, """
+        print(chanemu.SWITCH, chanemu._impl.SWITCH)
+    """)
+    assert out == (["stack", "stack"] if impl_name == "c" else ["greenlet", "greenlet"])
+
+
+def test_unknown_backend_is_a_clear_error():
+    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="fibres")
+    p = subprocess.run([sys.executable, "-c", "import chanemu"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode != 0
+    assert "CHANEMU_SWITCH must be 'greenlet' or 'stack', not 'fibres'" in p.stderr
+
+
+def test_python_recursion_in_a_goroutine_is_a_recursion_error(impl_name):
+    out = scenario(impl_name, """
+        def deep(n):
+            return deep(n + 1)
+        def main():
+            c = Chan(1)
+            def g():
+                try:
+                    deep(0)
+                except RecursionError:
+                    c.send("recursion")
+            go(g)
+            return c.recv()
+        print(run(main))
+    """)
+    assert out == ["recursion"]
+
+
+C_RECURSIONS = {
+    # every level goes through C: a slot wrapper calling __getattr__ again
+    "getattr": """
+        class Loop:
+            def __getattr__(self, name):
+                return getattr(self, name + "x")
+        def deep():
+            return Loop().a
+    """,
+    # every level is a sort whose key function sorts again
+    "sorted": """
+        def key(x):
+            return sorted([x, x], key=key)
+        def deep():
+            return key(1)
+    """,
+    # every level is a C iterator (map) calling back into Python
+    "map": """
+        def step(n):
+            return list(map(step, [n + 1]))
+        def deep():
+            return step(0)
+    """,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(C_RECURSIONS))
+def test_c_recursion_in_a_goroutine_is_a_recursion_error(impl_name, kind):
+    """Recursion through C code uses the goroutine's own C stack: it must end in RecursionError
+    before the stack does (a SIGSEGV fails the scenario), and the goroutine then runs on."""
+    out = scenario(impl_name, C_RECURSIONS[kind] + """
+        def main():
+            c = Chan()
+            def g():
+                try:
+                    deep()
+                except RecursionError:
+                    c.send("recursion")
+                c.send("after")
+            go(g)
+            return [c.recv(), c.recv()]
+        print(*run(main))
+    """)
+    assert out == ["recursion", "after"]
+
+
+def test_recursion_limit_raised_meanwhile_applies_to_parked_goroutines(impl_name):
+    """A goroutine keeps its depth, not its remaining budget: a limit changed while it is parked
+    holds when it runs again."""
+    out = scenario(impl_name, """
+        def depth_reached():
+            n = [0]
+            def deep():
+                n[0] += 1
+                deep()
+            try:
+                deep()
+            except RecursionError:
+                pass
+            return n[0]
+        def main():
+            c, done = Chan(), Chan()
+            def g():
+                c.recv()
+                done.send(depth_reached())
+            go(g)
+            gosched()
+            sys.setrecursionlimit(300)
+            c.send(None)
+            return done.recv()
+        print(run(main) < 300)
+    """)
+    assert out == ["True"]
+
+
+def test_program_end_runs_no_code_of_a_parked_goroutine(impl_name):
+    """The end discards a parked goroutine: no finally runs, and what its frames held is freed."""
+    out = scenario(impl_name, """
+        class Held:
+            pass
+        ran, refs = [], []
+        def main():
+            c = Chan()
+            def g():
+                held = Held()
+                refs.append(weakref.ref(held))
+                try:
+                    c.recv()
+                finally:
+                    ran.append("finally")
+            for _ in range(3):
+                go(g)
+            gosched()
+            return "main returned"
+        print(run(main), ran, [r() is None for r in refs])
+    """)
+    assert out == ["main", "returned", "[]", "[True,", "True,", "True]"]
+
+
+def test_parked_goroutine_is_introspectable(impl_name):
+    """A parked goroutine's innermost frame, its traceback and the dump read the same on both
+    backends."""
+    out = scenario(impl_name, """
+        def waiter(c):
+            local_marker = 42
+            c.recv()
+        def main():
+            c = Chan()
+            g = go(waiter, c)
+            parked(g)
+            frames = program_frames(g)
+            f = frames[0]
+            print(f.f_code.co_name, f.f_locals["local_marker"], len(frames))
+            print("waiter" in g.stack(), "chan receive" in g.stack())
+            print(program_frames(g)[0] is f)
+            c.send(None)
+            gosched()
+            print(g.status, g.frame)
+        run(main)
+    """)
+    assert out == ["waiter", "42", "1", "True", "True", "True", "dead", "None"]
+
+
+def test_goroutine_one_of_default_runtime_is_introspectable(impl_name):
+    """Goroutine 1 of a thread's default runtime runs on the thread's own stack; parked, it is
+    seen from another goroutine like any other."""
+    out = scenario(impl_name, """
+        seen = []
+        def main_waits(c):
+            c.recv()
+        c = Chan()
+        g1 = chanemu._impl.getg()
+        def look():
+            seen.append(program_frames(g1)[0].f_code.co_name)
+            c.send(None)
+        go(look)
+        main_waits(c)
+        print(seen)
+    """)
+    assert out == ["['main_waits']"]
+
+
+def test_exception_being_handled_is_per_goroutine(impl_name):
+    """sys.exc_info() inside an except block survives a park, and does not leak into the
+    goroutine that runs meanwhile."""
+    out = scenario(impl_name, """
+        def main():
+            c, d = Chan(), Chan()
+            out = []
+            def a():
+                try:
+                    raise KeyError("a")
+                except KeyError:
+                    c.recv()
+                    out.append(repr(sys.exc_info()[1]))
+                d.send(None)
+            def b():
+                out.append(repr(sys.exc_info()[1]))
+                c.send(None)
+            go(a)
+            gosched()
+            go(b)
+            d.recv()
+            return out
+        print(*run(main))
+    """)
+    assert out == ["None", "KeyError('a')"]
+
+
+def test_contextvars_are_per_goroutine(impl_name):
+    out = scenario(impl_name, """
+        import contextvars
+        var = contextvars.ContextVar("var", default="unset")
+        def main():
+            c, d = Chan(), Chan()
+            out = []
+            def a():
+                var.set("a")
+                c.recv()
+                out.append(var.get())
+                d.send(None)
+            def b():
+                out.append(var.get())
+                var.set("b")
+                c.send(None)
+            go(a)
+            gosched()
+            go(b)
+            d.recv()
+            return out
+        print(*run(main))
+    """)
+    assert out == ["unset", "a"]
+
+
+def test_trace_function_set_meanwhile_sees_goroutines(impl_name):
+    """The trace function is the thread's: set while a goroutine is parked, it sees that
+    goroutine's calls once it runs again."""
+    out = scenario(impl_name, """
+        calls = []
+        def tracer(frame, event, arg):
+            if event == "call" and frame.f_code.co_name == "marked":
+                calls.append(frame.f_code.co_name)
+            return None
+        def marked():
+            return 1
+        def main():
+            c, d = Chan(), Chan()
+            def g():
+                c.recv()
+                marked()
+                d.send(None)
+            go(g)
+            gosched()
+            sys.settrace(tracer)
+            c.send(None)
+            d.recv()
+            sys.settrace(None)
+            return calls
+        print(run(main))
+    """)
+    assert out == ["['marked']"]
+
+
+def test_greenlet_inside_a_goroutine(impl_name):
+    """A goroutine may use greenlet inside itself (a library built on it): switches there work,
+    and blocking from a greenlet that is not the goroutine is refused, as on greenlet."""
+    out = scenario(impl_name, """
+        import greenlet
+        def main():
+            c = Chan(1)
+            out = []
+            def g():
+                def child(x):
+                    y = greenlet.getcurrent().parent.switch(x + 1)
+                    return y * 10
+                k = greenlet.greenlet(child)
+                out.append(k.switch(1))
+                out.append(k.switch(3))
+                try:
+                    greenlet.greenlet(c.recv).switch()
+                except RuntimeError as e:
+                    out.append("not a goroutine" in str(e))
+                c.send("done")
+            go(g)
+            out.append(c.recv())
+            return out
+        print(*run(main))
+    """)
+    assert out == ["2", "30", "True", "done"]
+
+
+def test_thousand_goroutines_parked_deep(impl_name):
+    """1,000 goroutines each parked under 40 Python levels and 20 C levels (map calling back
+    into Python) all resume with their stacks intact; their stacks go back to the pool."""
+    out = scenario(impl_name, """
+        N = 1000
+        def down(c, n):
+            if n == 0:
+                return c.recv()
+            if n <= 20:
+                return list(map(lambda m: down(c, m), [n - 1]))[0] + 1
+            return down(c, n - 1) + 1
+        def main():
+            c, done = Chan(), Chan(N)
+            for _ in range(N):
+                go(lambda: done.send(down(c, 60)))
+            gosched()
+            parked_n = sum(g.status == "waiting" for g in chanemu._impl.goroutines())
+            for i in range(N):
+                c.send(i)
+            total = sum(done.recv() for _ in range(N))
+            return parked_n, total
+        parked_n, total = run(main)
+        print(parked_n, total == sum(range(1000)) + 1000 * 60)
+        core = chanemu._impl
+        if chanemu.SWITCH == "stack":
+            s = core._stack_stats()
+            print(s["in_use"] <= 2)
+        else:
+            print(True)
+    """)
+    assert out == ["1000", "True", "True"]
+
+
+@pytest.mark.parametrize("kind", sorted(C_RECURSIONS))
+@pytest.mark.parametrize("stack_mb", [2, 8])
+def test_recursion_limit_above_what_the_stack_holds(kind, stack_mb):
+    """C twin only: with a recursion limit far above what a goroutine's stack holds (greenlet,
+    on the thread's stack, would crash here), the stack backend's cut ends a deep C recursion
+    in RecursionError, on small stacks too."""
+    out = scenario("c", C_RECURSIONS[kind] + """
+        sys.setrecursionlimit(1_000_000)
+        def main():
+            c = Chan()
+            def g():
+                try:
+                    deep()
+                except RecursionError:
+                    c.send("recursion")
+            go(g)
+            return c.recv()
+        print(run(main))
+    """, env={"CHANEMU_STACK_SIZE": str(stack_mb << 20)})
+    assert out == ["recursion"]
+
+
+def test_thread_end_discards_its_goroutines(impl_name):
+    """A thread's default runtime ends with the thread: its parked goroutines (on stacks of their
+    own) are discarded there, no finally runs, what they held is freed, and their stacks go back."""
+    out = scenario(impl_name, """
+        import threading
+        class Held:
+            pass
+        ran, refs = [], []
+        def body():
+            c = Chan()
+            def g():
+                held = Held()
+                refs.append(weakref.ref(held))
+                try:
+                    c.recv()
+                finally:
+                    ran.append("finally")
+            for _ in range(5):
+                go(g)
+            gosched()
+        for _ in range(3):
+            t = threading.Thread(target=body)
+            t.start()
+            t.join()
+        gc.collect()
+        print(ran, sum(r() is None for r in refs))
+        if chanemu.SWITCH == "stack":
+            print(chanemu._impl._stack_stats()["in_use"] <= 2)
+        else:
+            print(True)
+    """)
+    assert out == ["[]", "15", "True"]
