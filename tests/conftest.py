@@ -8,6 +8,7 @@ context swap of the stack switch backend): such tests are marked ``below_twins``
 ``ce`` fixture.
 """
 import os
+import signal
 
 import pytest
 
@@ -22,6 +23,13 @@ def pytest_report_header(config):
 
 # The programs the tests start in subprocesses run with preemption off too (see _preemption).
 os.environ["CHANEMU_PREEMPT"] = "off"
+
+# The Ctrl-C tests need Python's own SIGINT handler, here and in the programs they start. A shell
+# without job control (a CI script's `cmd &`, nohup) starts the suite with SIGINT ignored, and
+# Python then installs no handler: an interrupt would never come and a test would spin forever.
+# A handler, unlike an ignored signal, does not pass on to the processes started from here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _available(name):
