@@ -6,6 +6,7 @@ benchmark names on the twin under test (the ``ce`` fixture), W1-W6 on each insta
 go test output parser, and the table.
 """
 import importlib.util
+import json
 import re
 import os
 import shutil
@@ -153,15 +154,32 @@ def test_progress_counts_and_eta():
 
 
 def test_bench_cli_shows_progress(tmp_path):
-    """The smallest real run: one item on the C twin, no peers: stderr counts it."""
+    """The smallest real run: one item on the C twin (its default switch backend), no peers:
+    stderr counts it."""
     import subprocess
     import sys
     r = subprocess.run([sys.executable, "-m", "chanemu", "bench", "--quick", "--impl", "c",
-                        "--peers", "none", "--only", "W1"], capture_output=True, text=True,
+                        "--switch", "greenlet", "--peers", "none", "--only", "W1"],
+                       capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert re.search(r"\[0/1, ETA \?\]\s+c W1 \.\.\.", r.stderr), r.stderr
     assert max(len(ln) for ln in r.stdout.splitlines()) <= 100
+
+
+def test_bench_cli_counts_each_switch_backend(tmp_path):
+    """--switch both: the C twin's W2 on each backend counts a step, and the stack backend's
+    measures no greenlet floor (a pair of greenlet switches is not its floor)."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "chanemu", "bench", "--quick", "--impl", "c",
+                        "--switch", "both", "--peers", "none", "--only", "W2", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"\[0/3, ETA \?\]\s+c W2 and floor", r.stderr), r.stderr
+    res = json.loads(r.stdout)
+    assert "median" in res["results"]["c-stack"]["W2"]
+    assert "floor" not in res["results"]["c-stack"] and "floor" in res["results"]["c"]
 
 
 def _profile_callgrind():

@@ -226,7 +226,7 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
             res["libraries"][impl]["skipped"] = f"not available: {why}"
             continue
         r = res["results"][impl] = {}
-        mine = w_items                       # each twin pairs its W2 with a floor of its own
+        mine = _twin_items(impl, w_items)
         quick_arg = ["--quick"] if quick else []
         if mine:
             _safe(r, lambda: _child(impl, ["suite", impl, ",".join(mine)] + quick_arg,
@@ -266,16 +266,22 @@ def collect(items, impls, peer_names, quick, go_directory=None, argv=()):
     return res
 
 
+def _twin_items(impl, w_items):
+    """What a twin measures of w_items: each pairs its W2 with a floor of its own, a greenlet
+    switch pair, which is not the stack backend's floor, so it is not measured there."""
+    return [i for i in w_items if not (impl == "c-stack" and i == "floor")]
+
+
 def _units(impls, peer_names, w_items, g_items, want_w5, reps, go_directory):
     """How many steps the run has: one per item measured in a child, per W5 process, per Go
     step; what is skipped (a missing twin, peer or go) counts nothing."""
     total = 0
     for impl in impls:
         try:
-            chanemu._import_core(impl)
+            chanemu._import_core("python" if impl == "python" else "c")
         except ImportError:
             continue
-        total += len(w_items) + len(g_items) + (reps if want_w5 else 0)
+        total += len(_twin_items(impl, w_items)) + len(g_items) + (reps if want_w5 else 0)
     for peer in [p for p in peer_names if p != "go"]:
         if not peers.missing(peer):
             total += len([i for i in w_items if i in peers.FUNCS[peer]])
@@ -400,8 +406,7 @@ def _check_switch(lib):
     if lib not in ("c", "c-stack"):
         return
     want = "stack" if lib == "c-stack" else "greenlet"
-    core = chanemu._import_core("c")
-    got = getattr(core, "SWITCH", "greenlet")
+    got = chanemu._import_core("c").SWITCH
     if got != want:
         raise RuntimeError(f"the C twin runs on the {got} switch, not {want} "
                            f"(CHANEMU_SWITCH={os.environ.get('CHANEMU_SWITCH')!r})")
