@@ -151,15 +151,34 @@ def can_discard():
     return _new_trap is not False
 
 
-def _doomed_frames(gr, doomed):
+class _Search:
+    """What finding the doomed frames of many goroutines computes once, not per frame: which
+    module names are the twins' (a program's goroutines mostly share a few modules), and the
+    types the generator search does not follow."""
+
+    def __init__(self):
+        self.core = {}
+        self.stop = _NOT_FOLLOWED + tuple(t for core in _coreapi.loaded_cores()
+                                          for t in (core.Chan, *core.OPAQUE_TYPES)) + (
+                                              greenlet.greenlet,)
+
+    def is_core(self, frame):
+        name = frame.f_globals.get("__name__", "")
+        core = self.core.get(name)
+        if core is None:
+            core = self.core[name] = _coreapi.is_core_module(name)
+        return core
+
+
+def _doomed_frames(gr, doomed, search):
     """Add the frames of a suspended greenlet that belong to the program (not to the core twin)
     to doomed (frame -> the exception its next instruction raises), with the suspended
     generators their locals hold (freed later, with the exception's traceback)."""
     f = gr.gr_frame
     while f is not None:
-        if not _coreapi.is_core_module(f.f_globals.get("__name__", "")):
+        if not search.is_core(f):
             doomed[f] = Discarded
-            _doom_local_generators(f, doomed)
+            _doom_local_generators(f, doomed, search.stop)
         f = f.f_back
 
 
@@ -171,13 +190,11 @@ _NOT_FOLLOWED = (type, types.ModuleType, types.FunctionType, types.BuiltinFuncti
                  types.CodeType, types.FrameType, str, bytes, int, float)
 
 
-def _doom_local_generators(frame, doomed):
+def _doom_local_generators(frame, doomed, stop):
     """Suspended generators that the frame's locals hold, directly or through containers and
-    objects (not through functions, modules, frames, greenlets, channels or the core's types):
-    they are closed when the frame is freed, after its unwinding, and their finally blocks are
-    the goroutine's code."""
-    stop = _NOT_FOLLOWED + tuple(t for core in _coreapi.loaded_cores()
-                                 for t in (core.Chan, *core.OPAQUE_TYPES)) + (greenlet.greenlet,)
+    objects (not through functions, modules, frames, greenlets, channels or the core's types:
+    stop): they are closed when the frame is freed, after its unwinding, and their finally
+    blocks are the goroutine's code."""
     seen = set()
     todo = [(v, 0) for v in frame.f_locals.values()]
     while todo and len(seen) < _GEN_BUDGET:
@@ -232,8 +249,9 @@ def discard(grs):
         return None
     with _discard_lock:
         doomed = {}
+        search = _Search()
         for gr in grs:
-            _doomed_frames(gr, doomed)
+            _doomed_frames(gr, doomed, search)
         trap = _new_trap()
         trap.arm(doomed)
         try:
