@@ -158,7 +158,8 @@ static size_t get_page_size(void)
 
 /* CHANEMU_STACK_SIZE: bytes, or with a k/K or m/M suffix (KiB, MiB). A value that does not
  * parse or is out of range is reported once on stderr and the default used: this layer runs
- * below Python and cannot raise; the switch layer validates the variable for the user. */
+ * below Python and cannot raise. (The switch layer never lets it get here: it parses the
+ * variable itself, fails the import on a bad one, and sets the size first.) */
 static size_t size_from_env(void)
 {
     const char *s = getenv("CHANEMU_STACK_SIZE");

@@ -74,8 +74,31 @@ cdef bint SW_STACK = SWITCH == "stack"
 # level through sorted()'s key takes 2.4-5 KiB; stackswitch.h cuts a limit set above what the
 # stack holds.) Untouched pages cost address space only.
 DEFAULT_STACK_BYTES = 8 << 20
-if SW_STACK and not os.environ.get("CHANEMU_STACK_SIZE"):
-    ce_stack_set_size(DEFAULT_STACK_BYTES)
+# The smallest CHANEMU_STACK_SIZE a goroutine can do useful work in: 16 levels of the budget
+# (CE_BYTES_PER_LEVEL each), which on 3.11 is also its Python recursion limit. The largest
+# keeps a slab of stacks within what a 64-bit address space maps comfortably.
+MIN_STACK_BYTES = 64 << 10
+MAX_STACK_BYTES = 1 << 30
+
+
+def _stack_bytes(value):
+    """The stack size CHANEMU_STACK_SIZE names: bytes, or KiB / MiB with a k or m suffix;
+    the default when unset or empty. A typo fails the import, as CHANEMU_SWITCH's does: a
+    program silently given another stack than it asked for would recurse differently."""
+    if not value:
+        return DEFAULT_STACK_BYTES
+    digits, shift = value, 0
+    if value[-1] in "kKmM":
+        digits, shift = value[:-1], 10 if value[-1] in "kK" else 20
+    if not (digits.isascii() and digits.isdigit()) or \
+            not MIN_STACK_BYTES <= int(digits) << shift <= MAX_STACK_BYTES:
+        raise ImportError(f"chanemu._core: CHANEMU_STACK_SIZE must be a size from 64k to 1024m "
+                          f"(bytes, or with a k or m suffix), not {value!r}")
+    return int(digits) << shift
+
+
+if SW_STACK:
+    ce_stack_set_size(_stack_bytes(os.environ.get("CHANEMU_STACK_SIZE", "")))
 
 cdef enum:
     FIBER_NEW = 0       # made, not yet switched to

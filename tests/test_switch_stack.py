@@ -62,6 +62,31 @@ def test_unknown_backend_is_a_clear_error():
     assert "CHANEMU_SWITCH must be 'greenlet' or 'stack', not 'fibres'" in p.stderr
 
 
+@pytest.mark.parametrize("value", ["lots", "0", "16k", "63k", "1025m", "1g", "-8m", " 8m", "8mb",
+                                   "\u0968k"])
+def test_a_stack_size_that_is_no_size_is_a_clear_error(value):
+    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="stack", CHANEMU_STACK_SIZE=value)
+    p = subprocess.run([sys.executable, "-c", "import chanemu"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode != 0
+    assert f"CHANEMU_STACK_SIZE must be a size from 64k to 1024m (bytes, or with a k or m " \
+           f"suffix), not {value!r}" in p.stderr
+
+
+@pytest.mark.parametrize("value,size", [("", 8 << 20), ("65536", 64 << 10), ("256k", 256 << 10),
+                                        ("2M", 2 << 20), ("1024m", 1 << 30)])
+def test_the_stack_size_is_the_one_asked_for(value, size):
+    out = scenario("c", """
+        import chanemu._core as core
+        def main():
+            go(lambda: None)
+            gosched()
+        run(main)
+        print(core._stack_stats()["stack_size"])
+    """, env={"CHANEMU_STACK_SIZE": value})
+    assert out == [str(size)]
+
+
 def test_python_recursion_in_a_goroutine_is_a_recursion_error(impl_name):
     out = scenario(impl_name, """
         def deep(n):
