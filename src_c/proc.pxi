@@ -529,7 +529,9 @@ cdef class Runtime:
     def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go raise).
         Returns the greenlets the lifecycle layer must end: g0 first, then the goroutines', then
-        the idle workers'. Run queues are emptied first, so no goroutine starts during the end."""
+        the idle workers'. Run queues are emptied first, so no goroutine starts during the end.
+        Called from another thread than the program's, the greenlets cannot be ended there: on
+        the stack backend their C stacks are written off at once (sw_abandon)."""
         cdef Goroutine g
         self.dead = True
         self.runq.size = self.globrunq.size = 0
@@ -540,6 +542,11 @@ cdef class Runtime:
         grs += self.gfree
         self.gfree = []
         self.g0 = None
+        if PyThread_get_thread_ident() != self.thread_ident:
+            # Ended from another thread (its own has gone): they can never run again, and on
+            # the stack backend their C stacks would stay taken; they go back now.
+            for gr in grs:
+                sw_abandon(gr)
         return grs
 
     def release(self):

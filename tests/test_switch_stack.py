@@ -419,3 +419,46 @@ def test_thread_end_discards_its_goroutines(impl_name):
             print(True)
     """)
     assert out == ["[]", "15", "True"]
+
+
+def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
+    """A thread's default runtime ended on another thread (its end holder outlived the thread
+    and was freed elsewhere): its parked goroutines and idle workers cannot run there, so they
+    are written off without running a line, and their C stacks go back to the pool: the count of
+    stacks in use returns to where it was before the thread started."""
+    out = scenario(impl_name, """
+        import threading
+        from chanemu import _lifecycle
+        ran, holders = [], []
+        def in_use():
+            if chanemu.SWITCH != "stack":
+                return 0
+            return chanemu._impl._stack_stats()["in_use"]
+        def body():
+            c = Chan()
+            def parked_forever():
+                try:
+                    c.recv()
+                finally:
+                    ran.append("finally")
+            for _ in range(5):
+                go(parked_forever)
+            for _ in range(3):
+                go(lambda: None)     # ends: its worker waits on the idle list
+            gosched()
+            gosched()
+            twin = type(chanemu._impl.thread_runtime()).__module__
+            holders.append(_lifecycle._thread_end.holders[twin])
+            holders.append(in_use())
+        base = in_use()
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+        holder, during = holders
+        del holders[:]
+        rt = holder.rt
+        del holder              # finish() runs here, on the main thread
+        gc.collect()
+        print(during > base if chanemu.SWITCH == "stack" else True, rt.dead, in_use() == base, ran)
+    """)
+    assert out == ["True", "True", "True", "[]"]
