@@ -462,3 +462,60 @@ def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
         print(during > base if chanemu.SWITCH == "stack" else True, rt.dead, in_use() == base, ran)
     """)
     assert out == ["True", "True", "True", "[]"]
+
+
+def test_goroutine_running_when_its_program_is_ended_elsewhere_keeps_its_stack(impl_name):
+    """Another thread ends a program while one of its goroutines runs (blocked outside the
+    runtime, in a lock): that goroutine's stack is not given back (others reuse freed stacks
+    meanwhile), so it runs on intact; the parked one's is given back at once."""
+    out = scenario(impl_name, """
+        import threading
+        entered, release = threading.Event(), threading.Event()
+        rts, out = [], []
+        def in_use():
+            if chanemu.SWITCH != "stack":
+                return 0
+            return chanemu._impl._stack_stats()["in_use"]
+        def body():
+            c = Chan()
+            def busy():
+                data = list(range(50))
+                entered.set()
+                release.wait()
+                out.append(sum(data))
+            go(busy)
+            go(c.recv)
+            rts.append(chanemu._impl.thread_runtime())
+            try:
+                gosched()
+            except BaseException:
+                pass      # its program was ended meanwhile: what it raises here is not the point
+        base = in_use()
+        t = threading.Thread(target=body)
+        t.start()
+        entered.wait()
+        rt = rts.pop()
+        during = in_use()
+        rt.end()
+        rt.release()
+        after_end = in_use()
+        def churn():
+            # goroutines of another program take (and write over) the stacks that went back
+            def deep(n, c):
+                return c.recv() if n == 0 else deep(n - 1, c) + 1
+            def main():
+                c = Chan()
+                for _ in range(20):
+                    go(deep, 50, c)
+                gosched()
+                for _ in range(20):
+                    c.send(1)
+            run(main)
+        churn()
+        release.set()
+        t.join()
+        gc.collect()
+        stack = chanemu.SWITCH == "stack"
+        print(out, not stack or during - after_end == 1, in_use() == base)
+    """)
+    assert out == ["[1225]", "True", "True"]
