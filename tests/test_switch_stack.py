@@ -27,6 +27,12 @@ def program_frames(g):
         f = f.f_back
     return out
 
+def stacks_in_use():
+    # stacks the pool has handed out (stack backend); 0 on greenlet
+    if chanemu.SWITCH != "stack":
+        return 0
+    return chanemu._impl._stack_stats()["in_use"]
+
 def parked(g):
     for _ in range(10000):
         if g.status == "waiting":
@@ -430,10 +436,6 @@ def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
         import threading
         from chanemu import _lifecycle
         ran, holders = [], []
-        def in_use():
-            if chanemu.SWITCH != "stack":
-                return 0
-            return chanemu._impl._stack_stats()["in_use"]
         def body():
             c = Chan()
             def parked_forever():
@@ -449,8 +451,8 @@ def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
             gosched()
             twin = type(chanemu._impl.thread_runtime()).__module__
             holders.append(_lifecycle._thread_end.holders[twin])
-            holders.append(in_use())
-        base = in_use()
+            holders.append(stacks_in_use())
+        base = stacks_in_use()
         t = threading.Thread(target=body)
         t.start()
         t.join()
@@ -459,7 +461,7 @@ def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
         rt = holder.rt
         del holder              # finish() runs here, on the main thread
         gc.collect()
-        print(during > base if chanemu.SWITCH == "stack" else True, rt.dead, in_use() == base, ran)
+        print(during > base if chanemu.SWITCH == "stack" else True, rt.dead, stacks_in_use() == base, ran)
     """)
     assert out == ["True", "True", "True", "[]"]
 
@@ -472,10 +474,6 @@ def test_goroutine_running_when_its_program_is_ended_elsewhere_keeps_its_stack(i
         import threading
         entered, release = threading.Event(), threading.Event()
         rts, out = [], []
-        def in_use():
-            if chanemu.SWITCH != "stack":
-                return 0
-            return chanemu._impl._stack_stats()["in_use"]
         def body():
             c = Chan()
             def busy():
@@ -490,15 +488,15 @@ def test_goroutine_running_when_its_program_is_ended_elsewhere_keeps_its_stack(i
                 gosched()
             except BaseException:
                 pass      # its program was ended meanwhile: what it raises here is not the point
-        base = in_use()
+        base = stacks_in_use()
         t = threading.Thread(target=body)
         t.start()
         entered.wait()
         rt = rts.pop()
-        during = in_use()
+        during = stacks_in_use()
         rt.end()
         rt.release()
-        after_end = in_use()
+        after_end = stacks_in_use()
         def churn():
             # goroutines of another program take (and write over) the stacks that went back
             def deep(n, c):
@@ -516,6 +514,6 @@ def test_goroutine_running_when_its_program_is_ended_elsewhere_keeps_its_stack(i
         t.join()
         gc.collect()
         stack = chanemu.SWITCH == "stack"
-        print(out, not stack or during - after_end == 1, in_use() == base)
+        print(out, not stack or during - after_end == 1, stacks_in_use() == base)
     """)
     assert out == ["[1225]", "True", "True"]
