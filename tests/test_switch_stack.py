@@ -461,7 +461,8 @@ def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
         rt = holder.rt
         del holder              # finish() runs here, on the main thread
         gc.collect()
-        print(during > base if chanemu.SWITCH == "stack" else True, rt.dead, stacks_in_use() == base, ran)
+        grew = during > base if chanemu.SWITCH == "stack" else True
+        print(grew, rt.dead, stacks_in_use() == base, ran)
     """)
     assert out == ["True", "True", "True", "[]"]
 
