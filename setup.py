@@ -3,6 +3,7 @@
 CHANEMU_DEBUG=1 compiles in invariant checks that run after every channel operation.
 """
 import os
+import sys
 
 import greenlet
 from Cython.Build import cythonize
@@ -12,6 +13,10 @@ DEBUG = os.environ.get("CHANEMU_DEBUG", "") not in ("", "0")
 
 macros = [("CHANEMU_DEBUG", "1" if DEBUG else "0")]
 cflags = ["-O0", "-g"] if DEBUG else ["-O2"]
+if sys.platform != "win32":
+    # Export PyInit__core alone (CPython marks it visible): stack.c's functions and Cython's
+    # own globals stay inside the extension (tests/test_stack_c.py checks with nm -D).
+    cflags.append("-fvisibility=hidden")
 
 ext = Extension(
     "chanemu._core",

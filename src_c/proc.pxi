@@ -62,6 +62,7 @@ cdef enum:
     LOCAL_RUNQ_CAP = 256      # len(p.runq)
     SUDOG_CACHE_CAP = 128     # len(p.sudogbuf)
     GFREE_CAP = 1024          # idle worker greenlets kept for reuse
+    MAX_FAILED_REFUSALS = 3   # refusals in a row whose throw fails before it switches: give up
 
 # waitReason: Go's strings, our numbering (emulate strings, not numbers).
 cdef enum:
@@ -529,7 +530,9 @@ cdef class Runtime:
     def end(self):
         """The program has ended: from now on nothing of it runs (gopark, gosched and go raise).
         Returns the greenlets the lifecycle layer must end: g0 first, then the goroutines', then
-        the idle workers'. Run queues are emptied first, so no goroutine starts during the end."""
+        the idle workers'. Run queues are emptied first, so no goroutine starts during the end.
+        Called from another thread than the program's, the greenlets cannot be ended there: on
+        the stack backend their C stacks are written off at once (sw_abandon)."""
         cdef Goroutine g
         self.dead = True
         self.runq.size = self.globrunq.size = 0
@@ -540,6 +543,11 @@ cdef class Runtime:
         grs += self.gfree
         self.gfree = []
         self.g0 = None
+        if PyThread_get_thread_ident() != self.thread_ident:
+            # Ended from another thread (its own has gone): they can never run again, and on
+            # the stack backend their C stacks would stay taken; they go back now.
+            for gr in grs:
+                sw_abandon(gr)
         return grs
 
     def release(self):
@@ -850,7 +858,8 @@ cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
         try:
             refuse_intruder(rt, exc, me.goid)
         except _Intrusion as e:
-            raise e.args[0] from None
+            out = e.args[0]     # raised below, outside this handler: its context stays its own
+            break
         except BaseException as e:
             rt.swgen += 1
             if rt.dead or rt.curg is me:
@@ -861,19 +870,22 @@ cdef int resume_parked(Runtime rt, Goroutine me, object exc) except -1:
         if rt.curg is me and me.atomicstatus == _Grunning:
             return 0
         exc = None
+    raise out
 
 
 cdef int await_reuse(Runtime rt, object exc=None) except -1:
     """An idle worker greenlet (on the free list) was switched back to (or, with exc, thrown
     into). The runtime does that only to run a new goroutine on it: rt.curg, bound to this
     greenlet by execute. Anything else is an intruder: refuse it and wait again."""
+    out = None
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
                sw_is_current(rt.curg.gr)):
         try:
             refuse_intruder(rt, exc, 0)
         except _Intrusion as e:
-            raise e.args[0] from None
+            out = e.args[0]     # raised below, outside this handler: its context stays its own
+            break
         except BaseException as e:
             rt.swgen += 1
             if rt.dead:
@@ -882,6 +894,9 @@ cdef int await_reuse(Runtime rt, object exc=None) except -1:
             continue
         rt.swgen += 1
         exc = None
+    if out is not None:
+        gfleave_current(rt)     # the worker ends with the error: it is not idle any more
+        raise out
     return 0
 
 
@@ -892,16 +907,71 @@ class _Intrusion(Exception):
 cdef int refuse_intruder(Runtime rt, object exc, long long goid) except -1:
     """Raise a RuntimeError in the greenlet the calling thread's program is running: the
     intruder, or the goroutine that switched into it. Returns (or raises) when this greenlet
-    is switched (or thrown) into again."""
+    is switched (or thrown) into again. A throw that fails before it switches (greenlet could
+    not save the stack) changed nothing: it is tried again, and after MAX_FAILED_REFUSALS such
+    failures in a row the refusal gives up (give_up_refusal)."""
     cdef Runtime trt = getrt()
     target = trt.curg.gr if trt.curg is not None else None
     who = f"goroutine {goid}'s greenlet" if goid else "an idle goroutine greenlet"
+    if target is None or target.dead or sw_is_current(target):
+        raise _Intrusion(refusal(who, exc))
+    for _ in range(MAX_FAILED_REFUSALS):
+        err = refusal(who, exc)
+        try:
+            inject_switch_fault()   # tests: as if greenlet could not save the stack
+            sw_throw(target, err)
+            return 0
+        except BaseException as e:
+            if err.__traceback__ is not None:
+                raise   # err was raised there: the throw landed, and this was thrown in later
+            if e.__context__ is None:
+                e.__context__ = exc
+            exc = e     # it never switched: refuse again, the switch's error as the context
+    return give_up_refusal(rt, trt, refusal(who, exc), goid != 0)
+
+
+cdef object refusal(str who, object exc):
+    """The error a refused intruder gets: exc (what it threw in, or a failed try) as context."""
     err = RuntimeError(f"chanemu: switch into {who} from outside the runtime; only the "
                        "scheduler resumes a goroutine")
     err.__context__ = exc
-    if target is None or target.dead or sw_is_current(target):
-        raise _Intrusion(err)
-    sw_throw(target, err)
+    return err
+
+
+cdef int give_up_refusal(Runtime rt, Runtime trt, object err, bint parked) except -1:
+    """The intruder could not be refused: every throw to it failed before it switched. Like a
+    worker that cannot switch, the error becomes the program's fatal error (raise_fatal):
+    goroutine 1 takes it (in its blocking call, or at its own intrusion), or run() raises it.
+    If that delivery fails too (or this greenlet is the fatal target), the error comes out here,
+    carrying the switch's error: the goroutine of this greenlet takes it in its blocking call,
+    as a parking goroutine does (parked), or an idle worker ends with it, which hands it to the
+    fatal target as g0 does. The intruding goroutine, when it is not the one that takes the
+    error, is made runnable, so that one goroutine runs at a time (its switch here returns when
+    the scheduler resumes it)."""
+    cdef Goroutine h = trt.curg if trt is rt else None
+    if h is not None and (h.atomicstatus != _Grunning or sw_is_current(h.gr)):
+        h = None
+    if h is not None and h.gr is not rt.fatal_target:
+        make_intruder_runnable(rt, h)
+    if sw_is_current(rt.fatal_target):
+        raise _Intrusion(err)       # this greenlet's goroutine is the one that takes it
+    try:
+        raise_fatal(rt, err)
+    except BaseException as e:
+        if err.__traceback__ is not None:
+            raise   # delivered, and later something was thrown in from outside
+        # not delivered (raise_fatal gave e err as its context): it comes out here
+        if parked and h is not None and h.atomicstatus == _Grunning:
+            make_intruder_runnable(rt, h)
+        raise _Intrusion(e)
+    return 0
+
+
+cdef int make_intruder_runnable(Runtime rt, Goroutine h) except -1:
+    """h, the running G as far as the runtime knows, is in fact suspended in a switch into a
+    greenlet that is not its own: runnable again, so that another goroutine can run."""
+    h.atomicstatus = _Grunnable
+    rt.runqput(h, False)
     return 0
 
 
@@ -1111,10 +1181,11 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     target = rt.fatal_target
     if sw_is_current(target):
         raise exc
+    cdef bint was_runnable = False
     prev = rt.curg
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
-        rt.curg = g1
+        was_runnable = take_fatal(rt, g1)
     landed = rt.curg
     gen = rt.swgen
     try:
@@ -1125,6 +1196,9 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
         if rt.swgen == gen and not rt.dead and rt.curg is landed:
             # The throw failed before it switched (greenlet could not save the stack): nothing
             # changed. The caller raises the switch's error, carrying the fatal error with it.
+            if was_runnable:
+                g1.atomicstatus = _Grunnable
+                rt.runqput(g1, True)
             rt.curg = prev
             if e is not exc and e.__context__ is None:
                 e.__context__ = exc
@@ -1132,8 +1206,9 @@ cdef int raise_fatal(Runtime rt, object exc) except -1:
     return 0
 
 
-# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's and raise_fatal's
-# throws fail before they switch, as greenlet's do when it cannot save the stack.
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's, and the throws
+# of raise_fatal and refuse_intruder fail before they switch, as greenlet's do when it cannot
+# save the stack.
 cdef int switch_faults = 0
 
 
@@ -1146,8 +1221,9 @@ cdef int inject_switch_fault() except -1:
 
 
 def _fail_switches(int n):
-    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal,
-    fail before they switch, with MemoryError. Returns how many were still pending."""
+    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal
+    and refuse_intruder, fail before they switch, with MemoryError. Returns how many were still
+    pending."""
     global switch_faults
     old = switch_faults
     switch_faults = n
@@ -1252,8 +1328,20 @@ cdef void g0_gives_up(Runtime rt) noexcept:
     error it is handed as the delivered fatal error; a new g0 is made when one is next needed."""
     cdef Goroutine g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is rt.fatal_target:
-        rt.curg = g1
+        take_fatal(rt, g1)
     rt.g0 = None
+
+
+cdef bint take_fatal(Runtime rt, Goroutine g1) noexcept:
+    """Goroutine 1, the fatal target, is handed the fatal error: it becomes the running G. If it
+    was runnable (taken off its queue; raise_fatal undoes it if its throw fails), nothing on its
+    side makes it running: it may be suspended in a switch of its own (an intrusion)."""
+    rt.curg = g1
+    if g1.atomicstatus != _Grunnable:
+        return False
+    rt.runqremove(g1)
+    g1.atomicstatus = _Grunning
+    return True
 
 
 cdef void gfput_current(Runtime rt):
@@ -1266,6 +1354,12 @@ cdef void gfdrop_current(Runtime rt) noexcept:
     cdef Py_ssize_t n = len(rt.gfree)
     if n and sw_is_current(rt.gfree[n - 1]):
         rt.gfree.pop()
+
+
+cdef void gfleave_current(Runtime rt):
+    """The running worker leaves the free list, wherever it is on it."""
+    me = sw_current()
+    rt.gfree = [gr for gr in rt.gfree if gr is not me]
 
 
 cdef Goroutine goexit0(Runtime rt, Goroutine gp):

@@ -19,6 +19,15 @@
 extern "C" {
 #endif
 
+/* The functions below are internal to whatever links stack.c in (chanemu._core, the C unit
+ * test): never exported from a shared object, where another library loaded with RTLD_GLOBAL
+ * could take their names, and the extension could be bound to its versions. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CE_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define CE_INTERNAL
+#endif
+
 /* One goroutine's C stack: [lo, lo + size), growing down from lo + size. */
 typedef struct ce_stack ce_stack;
 
@@ -37,35 +46,35 @@ typedef struct ce_ctx {
 /* Sizes in bytes. ce_stack_size() is the usable size of every stack (fixed per process, set
  * before the first ce_stack_get: CHANEMU_STACK_SIZE, else a default large enough that
  * CPython's own recursion limits end a deep recursion first). */
-size_t ce_stack_size(void);
-int ce_stack_set_size(size_t size);    /* 0, or -1 with errno=EBUSY once a stack exists */
+CE_INTERNAL size_t ce_stack_size(void);
+CE_INTERNAL int ce_stack_set_size(size_t size);    /* 0, or -1 with errno=EBUSY once a stack exists */
 
 /* A stack for a new goroutine: from the free list, else carved from a slab (a new slab mapped
  * when the current one is used up). NULL with errno set (ENOMEM) when memory runs out; never
  * aborts. Thread-safe (each runtime lives on one thread, but runtimes on several threads share
  * the pool). */
-ce_stack *ce_stack_get(void);
+CE_INTERNAL ce_stack *ce_stack_get(void);
 
 /* Back to the free list. Its pages may be released (MADV_DONTNEED) at once or later; the
  * memory stays mapped for reuse. The stack must not be running. */
-void ce_stack_put(ce_stack *s);
+CE_INTERNAL void ce_stack_put(ce_stack *s);
 
-char *ce_stack_lo(const ce_stack *s);
-char *ce_stack_hi(const ce_stack *s);
+CE_INTERNAL char *ce_stack_lo(const ce_stack *s);
+CE_INTERNAL char *ce_stack_hi(const ce_stack *s);
 
 /* Prepare ctx so that the first ce_ctx_swap to it calls entry(arg) on stack s. entry must
  * never return: it ends by swapping away for good (the stack is then put back by whoever
  * resumes). */
-void ce_ctx_make(ce_ctx *ctx, ce_stack *s, void (*entry)(void *arg), void *arg);
+CE_INTERNAL void ce_ctx_make(ce_ctx *ctx, ce_stack *s, void (*entry)(void *arg), void *arg);
 
 /* Save the running context into `from` and resume `to`. Returns when something swaps back to
  * `from`. Announces the switch to ASan (__sanitizer_start/finish_switch_fiber) and valgrind
  * when built with them. `from` may be a thread's own stack (zero-initialised ctx). */
-void ce_ctx_swap(ce_ctx *from, ce_ctx *to);
+CE_INTERNAL void ce_ctx_swap(ce_ctx *from, ce_ctx *to);
 
 /* The last ce_ctx_swap away from a stack that will never run again (its goroutine is done or
  * discarded): ASan is told the fake stack can go. */
-void ce_ctx_swap_final(ce_ctx *from, ce_ctx *to);
+CE_INTERNAL void ce_ctx_swap_final(ce_ctx *from, ce_ctx *to);
 
 /* Pool figures, for benchmarks and tests: bytes mapped in slabs, stacks handed out now,
  * stacks on the free list, bytes given back with MADV_DONTNEED so far. */
@@ -75,7 +84,7 @@ typedef struct ce_stack_stats {
     size_t free;
     size_t released_bytes;
 } ce_stack_stats;
-void ce_stack_get_stats(ce_stack_stats *out);
+CE_INTERNAL void ce_stack_get_stats(ce_stack_stats *out);
 
 #ifdef __cplusplus
 }

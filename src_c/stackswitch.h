@@ -242,4 +242,24 @@ static void ce_pystate_free_datastack(ce_pystate *s) {
     Py_CLEAR(s->context);
 }
 
+/* A goroutine written off without being resumed (from another thread): forget its frame chain,
+ * which begins on its C stack (3.11/3.12: the cframe lives there), and its data-stack chunks,
+ * which stay allocated: its frames and what they hold are never freed, since a frame object
+ * made while it was parked may point into them. The context reference is kept (freed with
+ * the fiber). */
+static void ce_pystate_forget(ce_pystate *s) {
+#if CE_PYSTATE_SUPPORTED
+#  if CE_HAS_CFRAME
+    s->cframe = NULL;
+#  else
+    s->current_frame = NULL;
+#  endif
+    s->exc_info = &s->exc_state;
+    s->datastack_chunk = NULL;
+    s->datastack_top = s->datastack_limit = NULL;
+#else
+    (void)s;
+#endif
+}
+
 #endif /* CHANEMU_STACKSWITCH_H */

@@ -41,6 +41,7 @@ cdef extern from "stackswitch.h":
     void ce_pystate_set_budget(PyThreadState* ts, size_t stack_size)
     PyObject* ce_pystate_frame(ce_pystate* s, PyThreadState* ts)
     void ce_pystate_free_datastack(ce_pystate* s)
+    void ce_pystate_forget(ce_pystate* s)
 
 cdef extern from *:
     """
@@ -120,6 +121,7 @@ cdef class Fiber:
     cdef Fiber _parent
     cdef int state
     cdef bint root
+    cdef bint running           # its thread's current fiber (read by fiber_abandon elsewhere)
     cdef object home            # the greenlet current on this fiber (foreign-greenlet check)
     cdef unsigned long thread_ident
     cdef tuple xargs            # what the switch to it carries
@@ -138,7 +140,7 @@ cdef class Fiber:
 
     def __dealloc__(self):
         # A fiber is freed switched out: never started, dead (its stack already given back), or
-        # abandoned while suspended (its thread ended): then its frames are left as they are.
+        # abandoned while suspended (fiber_abandon: its stack went back, its frames are left).
         # The root goes when its thread's state dict is cleared, which may run code afterwards
         # (a finalizer ending the thread's program): that code gets a new root.
         global ce_cur_fiber
@@ -246,6 +248,7 @@ cdef Fiber fiber_root():
         f = Fiber.__new__(Fiber)
         f.root = True
         f.state = FIBER_ACTIVE
+        f.running = True
         f.home = greenlet.getcurrent()
         ce_pystate_set_budget(PyThreadState_Get(), ce_stack_size())
         if d != NULL:
@@ -336,6 +339,8 @@ cdef inline void swap_to(Fiber cur, Fiber target) noexcept:
     ce_pystate_save(&cur.st, ts)
     ce_pystate_load(&target.st, ts, not target.root)
     ce_cur_fiber = <PyObject*>target
+    cur.running = False
+    target.running = True
     ce_ctx_swap(&cur.ctx, &target.ctx)
 
 
@@ -388,6 +393,27 @@ cdef void reap_dead() noexcept:
     Py_DECREF(f)      # fiber_start's reference
 
 
+cdef void fiber_abandon(Fiber f) noexcept:
+    """Called from another thread: f, suspended on its own thread, will never run again (its
+    program was ended from here, or its thread is gone). Resuming it here is impossible (the C
+    frames on its stack belong to its thread's state) and running its code is not allowed, so it
+    is written off as it stands: its C stack goes back to the pool (the pool is shared by all
+    threads), and it counts as ended. Its Python frames are left untouched, and so is what they
+    hold: a frame object made while it was parked may still point into its data stack, which
+    must therefore outlive it. A fiber running now (its thread is busy in it), a root (a
+    thread's own stack) and a fiber that never started or has ended are left alone."""
+    if (f.root or f.running or f.state != FIBER_ACTIVE
+            or f.thread_ident == PyThread_get_thread_ident()):
+        return
+    f.state = FIBER_DEAD
+    ce_pystate_forget(&f.st)     # nothing may read the frame pointer into the returned stack
+    ce_stack_put(f.stack)
+    f.stack = NULL
+    f.xargs = None
+    f.xexc = None
+    Py_DECREF(f)      # fiber_start's reference (its stack's own references are lost with it)
+
+
 cdef void fiber_entry(void* arg) noexcept:
     """The bottom of every fiber's stack: run, then swap away for good to the parent that
     fiber_run chose. Holds no Python reference of its own (this function never returns)."""
@@ -399,6 +425,8 @@ cdef void fiber_entry(void* arg) noexcept:
     ce_pystate_save(&(<Fiber>f).st, ts)      # its data stack, freed by reap_dead
     ce_pystate_load(&(<Fiber>p).st, ts, not (<Fiber>p).root)
     ce_cur_fiber = p
+    (<Fiber>f).running = False
+    (<Fiber>p).running = True
     ce_ctx_swap_final(&(<Fiber>f).ctx, &(<Fiber>p).ctx)
 
 
@@ -518,6 +546,13 @@ cdef inline object sw_throw(object gr, object exc):
 cdef inline object sw_frame(object gr):
     """The innermost frame of switched-out gr (greenlet's gr_frame; a Fiber reads its own)."""
     return gr.gr_frame
+
+
+cdef void sw_abandon(object gr) noexcept:
+    """The stack backend: gr, a switch object of another thread's program, is written off (see
+    fiber_abandon). greenlet does the same by itself when a greenlet of an ended thread is freed."""
+    if SW_STACK and type(gr) is Fiber:
+        fiber_abandon(<Fiber>gr)
 
 
 def _current_fiber():

@@ -528,3 +528,138 @@ def test_failed_start_of_a_fresh_worker_loses_nothing(impl_name):
         still_runs()
     """))
     assert out == ["MemoryError", "runnable", "0", "2", "dead", "5", "nothing", "dead", "0", "1"]
+
+
+# -- a refusal whose throw keeps failing -------------------------------------------------------
+# A switch into a parked goroutine's greenlet (or an idle worker's) is refused by a throw into
+# the intruder. If that throw fails before it switches, it is tried again, MAX_FAILED_REFUSALS
+# (3) times in a row; then the refusal gives up: the error becomes the program's fatal error, and
+# if that delivery fails too, it comes out of the goroutine switched into (a parked one: in its
+# blocking call; an idle worker ends with it).
+REFUSE = FAIL + """
+def receiver_parked():
+    c = Chan()
+    grs, got = [], []
+    def receiver():
+        grs.append(current_switch())
+        try:
+            got.append(c.recv())
+        except BaseException as e:
+            got.append("recv:" + chain(e))
+    g = go(receiver)
+    parked(g)
+    return c, grs, got, g
+def intrude(gr):
+    # a switch into gr: what it returned (the scheduler resumed the intruder) or raised
+    try:
+        return "returned:%r" % (gr.switch(),)
+    except BaseException as e:
+        return chain(e)
+"""
+
+
+@pytest.mark.parametrize("faults", [3, 4])
+def test_failed_refusals_of_goroutine_one_give_up(impl_name, faults):
+    """Goroutine 1 switches into a parked goroutine and every refusal fails: after three, the
+    refusal is the fatal error, which goroutine 1 takes at its own switch; if that fails too, the
+    parked goroutine takes it in its blocking call, and goroutine 1's switch returns when the
+    scheduler resumes it."""
+    out = scenario(impl_name, REFUSE + textwrap.dedent(f"""
+        c, grs, got, g = receiver_parked()
+        fail({faults})
+        print(intrude(grs[0]), fail(0), g.status, got)
+        chanemu.runtime.check_invariants()
+        if g.status == "waiting":
+            c.send(7)
+            gosched()
+        print(got, g.status, len(c.hchan.recvq))
+        still_runs()
+    """))
+    refused = "RuntimeError<MemoryError<MemoryError<MemoryError"
+    if faults == 3:
+        assert out == [refused, "0", "waiting", "[]", "[7]", "dead", "0",
+                       "5", "nothing", "dead", "0", "1"]
+    else:
+        took = "['recv:MemoryError<" + refused + "']"
+        assert out == ["returned:()", "0", "dead", took, took, "dead", "0",
+                       "5", "nothing", "dead", "0", "1"]
+
+
+@pytest.mark.parametrize("faults", [3, 4])
+def test_failed_refusals_of_another_goroutine_give_up(impl_name, faults):
+    """Another goroutine intrudes: after three failed refusals, goroutine 1 takes the fatal
+    error in its blocking call (if that fails too, the parked goroutine takes it), and the
+    intruder is runnable again: its switch returns when the scheduler resumes it."""
+    out = scenario(impl_name, REFUSE + textwrap.dedent(f"""
+        c, grs, got, g = receiver_parked()
+        seen = []
+        def intruder():
+            fail({faults})
+            seen.append(intrude(grs[0]))
+        h = go(intruder)
+        print(raised(gosched), fail(0), h.status, g.status, got)
+        chanemu.runtime.check_invariants()
+        gosched()
+        print(seen, h.status)
+        if g.status == "waiting":
+            c.send(8)
+            gosched()
+        print(got, g.status, len(c.hchan.recvq))
+        chanemu.runtime.check_invariants()
+        still_runs()
+    """))
+    refused = "RuntimeError<MemoryError<MemoryError<MemoryError"
+    if faults == 3:
+        assert out == [refused, "0", "runnable", "waiting", "[]", "['returned:()']", "dead",
+                       "[8]", "dead", "0", "5", "nothing", "dead", "0", "1"]
+    else:
+        took = "['recv:MemoryError<" + refused + "']"
+        assert out == ["nothing", "0", "runnable", "dead", took, "['returned:()']", "dead",
+                       took, "dead", "0", "5", "nothing", "dead", "0", "1"]
+
+
+@pytest.mark.parametrize("faults", [3, 4])
+def test_failed_refusals_of_idle_worker_give_up(impl_name, faults):
+    """Goroutine 1 switches into an idle worker and every refusal fails: after three,
+    goroutine 1 takes the fatal error at its switch and the worker stays idle; if that fails
+    too, the worker leaves the free list and ends with the error, which reaches goroutine 1."""
+    out = scenario(impl_name, REFUSE + textwrap.dedent(f"""
+        grs = []
+        go(lambda: grs.append(current_switch()))
+        gosched()
+        fail({faults})
+        print(intrude(grs[0]), fail(0), grs[0].dead)
+        chanemu.runtime.check_invariants()
+        still_runs()
+    """))
+    refused = "RuntimeError<MemoryError<MemoryError<MemoryError"
+    took = refused if faults == 3 else "MemoryError<" + refused
+    assert out == [took, "0", str(faults == 4), "5", "nothing", "dead", "0", "1"]
+
+
+def test_failed_refusals_in_a_run_program_end_it(impl_name):
+    """In a run() program the given-up refusal is the program's fatal error: run() raises it."""
+    out = scenario(impl_name, REFUSE + textwrap.dedent("""
+        def main():
+            c, grs, got, g = receiver_parked()
+            fail(3)
+            grs[0].switch()
+            return "switch returned"
+        print(raised(chanemu.run, main), fail(0))
+        still_runs()
+    """))
+    assert out == ["RuntimeError<MemoryError<MemoryError<MemoryError", "0",
+                   "5", "nothing", "dead", "0", "1"]
+
+
+def test_refusals_that_always_fail_end(impl_name):
+    """Every switch fails from now on: the intrusion still ends (no endless retry), with the
+    error out of goroutine 1's switch or of the parked goroutine's blocking call."""
+    out = scenario(impl_name, REFUSE + textwrap.dedent("""
+        c, grs, got, g = receiver_parked()
+        fail(1000)
+        r = intrude(grs[0])
+        left = fail(0)
+        print(0 < left < 1000, "MemoryError" in r or "MemoryError" in str(got))
+    """).replace("\nchanemu.runtime.check_invariants()\n", "\n"))
+    assert out == ["True", "True"]

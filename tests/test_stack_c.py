@@ -7,7 +7,6 @@ These tests take no ``ce`` fixture: the layer has no Python side and no pure-Pyt
 ``below_twins`` marker says so). Figures (ns per swap, RSS per parked stack, mappings before and
 after 100,000 parked stacks, get/put costs) are printed; see them with ``pytest -s``.
 """
-import ctypes
 import os
 import re
 import shutil
@@ -81,26 +80,43 @@ def plain(cc, tmp_path_factory):
     return _build(cc, str(tmp_path_factory.mktemp("stack") / "test_stack"), ["-O2", "-g"])
 
 
-class _Stats(ctypes.Structure):
-    _fields_ = [("mapped_bytes", ctypes.c_size_t), ("in_use", ctypes.c_size_t),
-                ("free", ctypes.c_size_t), ("released_bytes", ctypes.c_size_t)]
-
-
-def test_linked_into_the_extension():
-    """setup.py builds stack.c into chanemu._core: its functions are there to call (the pool's
-    figures: reading them changes nothing)."""
+def _core_or_skip():
     try:
         import chanemu._core as core
     except ImportError as e:
         pytest.skip(f"the C extension is not built: {e}")
-    lib = ctypes.CDLL(core.__file__)
-    for name in ("ce_stack_get", "ce_stack_put", "ce_ctx_make", "ce_ctx_swap",
-                 "ce_ctx_swap_final", "ce_stack_size", "ce_stack_set_size"):
-        assert hasattr(lib, name), name
-    st = _Stats()
-    lib.ce_stack_get_stats(ctypes.byref(st))
+    return core
+
+
+def test_linked_into_the_extension():
+    """setup.py builds stack.c into chanemu._core: the core reads the pool's figures through it
+    (reading them changes nothing)."""
+    st = _core_or_skip()._stack_stats()
     # a slab is mapped only to carve a stack from it at once
-    assert (st.mapped_bytes == 0) == (st.in_use + st.free == 0), (st.mapped_bytes, st.in_use, st.free)
+    assert (st["mapped_bytes"] == 0) == (st["in_use"] + st["free"] == 0), st
+    assert st["stack_size"] >= 16 << 10, st
+
+
+def _exported(path):
+    """The names of the functions and data a shared object defines for others (nm -D)."""
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("no nm on PATH: the extension's exported symbols cannot be listed")
+    got = subprocess.run([nm, "-D", "--defined-only", path], capture_output=True, text=True,
+                         timeout=60)
+    if got.returncode != 0:
+        pytest.skip(f"nm cannot read {path}: {got.stderr.strip()}")
+    return [line.split()[-1] for line in got.stdout.splitlines() if line.strip()]
+
+
+def test_extension_exports_only_its_init():
+    """chanemu._core exports PyInit__core and nothing else: the ce_* functions of stack.c (and
+    Cython's own globals) stay inside it, where no other extension loaded with RTLD_GLOBAL can
+    take their names or be bound to them."""
+    core = _core_or_skip()
+    names = _exported(core.__file__)
+    assert "PyInit__core" in names, names
+    assert [n for n in names if not n.startswith("PyInit_")] == []
 
 
 def test_plain_build(plain):

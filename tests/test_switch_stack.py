@@ -27,6 +27,12 @@ def program_frames(g):
         f = f.f_back
     return out
 
+def stacks_in_use():
+    # stacks the pool has handed out (stack backend); 0 on greenlet
+    if chanemu.SWITCH != "stack":
+        return 0
+    return chanemu._impl._stack_stats()["in_use"]
+
 def parked(g):
     for _ in range(10000):
         if g.status == "waiting":
@@ -444,3 +450,96 @@ def test_thread_end_discards_its_goroutines(impl_name):
             print(True)
     """)
     assert out == ["[]", "15", "True"]
+
+
+def test_runtime_ended_from_another_thread_gives_its_stacks_back(impl_name):
+    """A thread's default runtime ended on another thread (its end holder outlived the thread
+    and was freed elsewhere): its parked goroutines and idle workers cannot run there, so they
+    are written off without running a line, and their C stacks go back to the pool: the count of
+    stacks in use returns to where it was before the thread started."""
+    out = scenario(impl_name, """
+        import threading
+        from chanemu import _lifecycle
+        ran, holders = [], []
+        def body():
+            c = Chan()
+            def parked_forever():
+                try:
+                    c.recv()
+                finally:
+                    ran.append("finally")
+            for _ in range(5):
+                go(parked_forever)
+            for _ in range(3):
+                go(lambda: None)     # ends: its worker waits on the idle list
+            gosched()
+            gosched()
+            twin = type(chanemu._impl.thread_runtime()).__module__
+            holders.append(_lifecycle._thread_end.holders[twin])
+            holders.append(stacks_in_use())
+        base = stacks_in_use()
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+        holder, during = holders
+        del holders[:]
+        rt = holder.rt
+        del holder              # finish() runs here, on the main thread
+        gc.collect()
+        grew = during > base if chanemu.SWITCH == "stack" else True
+        print(grew, rt.dead, stacks_in_use() == base, ran)
+    """)
+    assert out == ["True", "True", "True", "[]"]
+
+
+def test_goroutine_running_when_its_program_is_ended_elsewhere_keeps_its_stack(impl_name):
+    """Another thread ends a program while one of its goroutines runs (blocked outside the
+    runtime, in a lock): that goroutine's stack is not given back (others reuse freed stacks
+    meanwhile), so it runs on intact; the parked one's is given back at once."""
+    out = scenario(impl_name, """
+        import threading
+        entered, release = threading.Event(), threading.Event()
+        rts, out = [], []
+        def body():
+            c = Chan()
+            def busy():
+                data = list(range(50))
+                entered.set()
+                release.wait()
+                out.append(sum(data))
+            go(busy)
+            go(c.recv)
+            rts.append(chanemu._impl.thread_runtime())
+            try:
+                gosched()
+            except BaseException:
+                pass      # its program was ended meanwhile: what it raises here is not the point
+        base = stacks_in_use()
+        t = threading.Thread(target=body)
+        t.start()
+        entered.wait()
+        rt = rts.pop()
+        during = stacks_in_use()
+        rt.end()
+        rt.release()
+        after_end = stacks_in_use()
+        def churn():
+            # goroutines of another program take (and write over) the stacks that went back
+            def deep(n, c):
+                return c.recv() if n == 0 else deep(n - 1, c) + 1
+            def main():
+                c = Chan()
+                for _ in range(20):
+                    go(deep, 50, c)
+                gosched()
+                for _ in range(20):
+                    c.send(1)
+            run(main)
+        churn()
+        release.set()
+        t.join()
+        gc.collect()
+        stack = chanemu.SWITCH == "stack"
+        print(out, not stack or during - after_end == 1, stacks_in_use() == base)
+    """)
+    assert out == ["[1225]", "True", "True"]

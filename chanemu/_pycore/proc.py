@@ -761,7 +761,8 @@ def resume_parked(rt, me, exc):
         try:
             refuse_intruder(rt, exc, me.goid)
         except _Intrusion as e:
-            raise e.args[0] from None
+            out = e.args[0]     # raised below, outside this handler: its context stays its own
+            break
         except BaseException as e:
             rt.swgen += 1
             if rt.dead or rt.curg is me:
@@ -772,19 +773,22 @@ def resume_parked(rt, me, exc):
         if rt.curg is me and me.atomicstatus == _Grunning:
             return
         exc = None
+    raise out
 
 
 def await_reuse(rt, exc=None):
     """An idle worker greenlet (on the free list) was switched back to (or, with exc, thrown
     into). The runtime does that only to run a new goroutine on it: rt.curg, bound to this
     greenlet by execute. Anything else is an intruder: refuse it and wait again."""
+    out = None
     rt.swgen += 1
     while not (rt.curg is not None and rt.curg.atomicstatus == _Grunning and
                rt.curg.gr is greenlet.getcurrent()):
         try:
             refuse_intruder(rt, exc, 0)
         except _Intrusion as e:
-            raise e.args[0] from None
+            out = e.args[0]     # raised below, outside this handler: its context stays its own
+            break
         except BaseException as e:
             rt.swgen += 1
             if rt.dead:
@@ -793,25 +797,86 @@ def await_reuse(rt, exc=None):
             continue
         rt.swgen += 1
         exc = None
+    if out is not None:
+        gfleave_current(rt)     # the worker ends with the error: it is not idle any more
+        raise out
 
 
 class _Intrusion(Exception):
     """refuse_intruder found no greenlet to refuse: carries the error to raise here."""
 
 
+# Refusals in a row whose throw fails before it switches: then the refusal gives up.
+MAX_FAILED_REFUSALS = 3
+
+
 def refuse_intruder(rt, exc, goid):
     """Raise a RuntimeError in the greenlet the calling thread's program is running: the
     intruder, or the goroutine that switched into it. Returns (or raises) when this greenlet
-    is switched (or thrown) into again."""
+    is switched (or thrown) into again. A throw that fails before it switches (greenlet could
+    not save the stack) changed nothing: it is tried again, and after MAX_FAILED_REFUSALS such
+    failures in a row the refusal gives up (give_up_refusal)."""
     trt = getrt()
     target = trt.curg.gr if trt.curg is not None else None
     who = f"goroutine {goid}'s greenlet" if goid else "an idle goroutine greenlet"
+    if target is None or target.dead or target is greenlet.getcurrent():
+        raise _Intrusion(refusal(who, exc))
+    for _ in range(MAX_FAILED_REFUSALS):
+        err = refusal(who, exc)
+        try:
+            inject_switch_fault()   # tests: as if greenlet could not save the stack
+            greenlet.greenlet.throw(target, RuntimeError, err)
+            return
+        except BaseException as e:
+            if err.__traceback__ is not None:
+                raise   # err was raised there: the throw landed, and this was thrown in later
+            if e.__context__ is None:
+                e.__context__ = exc
+            exc = e     # it never switched: refuse again, the switch's error as the context
+    return give_up_refusal(rt, trt, refusal(who, exc), goid != 0)
+
+
+def refusal(who, exc):
+    """The error a refused intruder gets: exc (what it threw in, or a failed try) as context."""
     err = RuntimeError(f"chanemu: switch into {who} from outside the runtime; only the "
                        "scheduler resumes a goroutine")
     err.__context__ = exc
-    if target is None or target.dead or target is greenlet.getcurrent():
-        raise _Intrusion(err)
-    greenlet.greenlet.throw(target, RuntimeError, err)
+    return err
+
+
+def give_up_refusal(rt, trt, err, parked):
+    """The intruder could not be refused: every throw to it failed before it switched. Like a
+    worker that cannot switch, the error becomes the program's fatal error (raise_fatal):
+    goroutine 1 takes it (in its blocking call, or at its own intrusion), or run() raises it.
+    If that delivery fails too (or this greenlet is the fatal target), the error comes out here,
+    carrying the switch's error: the goroutine of this greenlet takes it in its blocking call,
+    as a parking goroutine does (parked), or an idle worker ends with it, which hands it to the
+    fatal target as g0 does. The intruding goroutine, when it is not the one that takes the
+    error, is made runnable, so that one goroutine runs at a time (its switch here returns when
+    the scheduler resumes it)."""
+    h = trt.curg if trt is rt else None
+    if h is not None and (h.atomicstatus != _Grunning or h.gr is greenlet.getcurrent()):
+        h = None
+    if h is not None and h.gr is not rt.fatal_target:
+        make_intruder_runnable(rt, h)
+    if rt.fatal_target is greenlet.getcurrent():
+        raise _Intrusion(err)       # this greenlet's goroutine is the one that takes it
+    try:
+        raise_fatal(rt, err)
+    except BaseException as e:
+        if err.__traceback__ is not None:
+            raise   # delivered, and later something was thrown in from outside
+        # not delivered (raise_fatal gave e err as its context): it comes out here
+        if parked and h is not None and h.atomicstatus == _Grunning:
+            make_intruder_runnable(rt, h)
+        raise _Intrusion(e) from None
+
+
+def make_intruder_runnable(rt, h):
+    """h, the running G as far as the runtime knows, is in fact suspended in a switch into a
+    greenlet that is not its own: runnable again, so that another goroutine can run."""
+    h.atomicstatus = _Grunnable
+    rt.runqput(h, False)
 
 
 def execute(rt, gp):
@@ -844,7 +909,12 @@ def execute(rt, gp):
     try:
         if rt.tracer is not None:
             rt.tracer("start", gp, None)
-        greenlet.greenlet.switch(gr, rt)
+        if gr:
+            # a started greenlet resumes where it switched away: it is handed nothing (as on
+            # the C twin), so a goroutine resumed inside a switch of its own gets ()
+            greenlet.greenlet.switch(gr)
+        else:
+            greenlet.greenlet.switch(gr, rt)    # a fresh g0: _g0_loop(rt)
     except BaseException:
         if rt.swgen == gen and rt.curg is gp:
             unexecute(rt, gp, me, fresh)
@@ -921,9 +991,21 @@ def g0_deliver(rt, exc):
     except BaseException:
         g1 = rt.allgs.get(1)
         if g1 is not None and g1.gr is rt.fatal_target:
-            rt.curg = g1
+            take_fatal(rt, g1)
         rt.g0 = None
         raise
+
+
+def take_fatal(rt, g1):
+    """Goroutine 1, the fatal target, is handed the fatal error: it becomes the running G. If it
+    was runnable (taken off its queue; raise_fatal undoes it if its throw fails), nothing on its
+    side makes it running: it may be suspended in a switch of its own (an intrusion)."""
+    rt.curg = g1
+    if g1.atomicstatus != _Grunnable:
+        return False
+    rt.runqremove(g1)
+    g1.atomicstatus = _Grunning
+    return True
 
 
 def findrunnable(rt, exiting):
@@ -994,10 +1076,11 @@ def raise_fatal(rt, exc):
     if greenlet.getcurrent() is target:
         raise exc
     prev = rt.curg
+    was_runnable = False
     g1 = rt.allgs.get(1)
     if g1 is not None and g1.gr is target:
         # Goroutine 1 takes the error inside its blocking call; it becomes the running G.
-        rt.curg = g1
+        was_runnable = take_fatal(rt, g1)
     landed = rt.curg
     gen = rt.swgen
     try:
@@ -1008,14 +1091,18 @@ def raise_fatal(rt, exc):
         if rt.swgen == gen and not rt.dead and rt.curg is landed:
             # The throw failed before it switched (greenlet could not save the stack): nothing
             # changed. The caller raises the switch's error, carrying the fatal error with it.
+            if was_runnable:
+                g1.atomicstatus = _Grunnable
+                rt.runqput(g1, True)
             rt.curg = prev
             if e is not exc and e.__context__ is None:
                 e.__context__ = exc
         raise
 
 
-# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's and raise_fatal's
-# throws fail before they switch, as greenlet's do when it cannot save the stack.
+# Tests only (_fail_switches): the next n switches of goexit0's hand-off, g0's, and the throws
+# of raise_fatal and refuse_intruder fail before they switch, as greenlet's do when it cannot
+# save the stack.
 _switch_faults = [0]
 
 
@@ -1026,8 +1113,9 @@ def inject_switch_fault():
 
 
 def _fail_switches(n):
-    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal,
-    fail before they switch, with MemoryError. Returns how many were still pending."""
+    """Tests: make the next n switches of goexit0's hand-off and g0, and throws of raise_fatal
+    and refuse_intruder, fail before they switch, with MemoryError. Returns how many were still
+    pending."""
     old, _switch_faults[0] = _switch_faults[0], int(n)
     return old
 
@@ -1127,6 +1215,12 @@ def gfdrop_current(rt):
     """Undo gfput_current: the running worker is not idle after all."""
     if rt.gfree and rt.gfree[-1] is greenlet.getcurrent():
         rt.gfree.pop()
+
+
+def gfleave_current(rt):
+    """The running worker leaves the free list, wherever it is on it."""
+    me = greenlet.getcurrent()
+    rt.gfree = [gr for gr in rt.gfree if gr is not me]
 
 
 def goexit0(rt, gp):
