@@ -18,6 +18,7 @@
 cdef extern from "Python.h":
     ctypedef struct PyThreadState:
         uint64_t id         # unique per thread state, never reused (PyThreadState_GetID, inlined)
+        uint64_t context_ver    # bumped by every greenlet switch (switch.pxi's current cache)
     PyThreadState* PyThreadState_Get()
     PyObject* PyThreadState_GetDict()
     unsigned long PyThread_get_thread_ident()

@@ -442,10 +442,89 @@ cdef inline bint sw_is_current(object gr):
     greenlet path compiles as it did before the stack backend.)"""
     if SW_STACK:
         return fiber_is_current(gr)
+    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef PyObject* known = gl_known_current(ts)
+    if known != NULL:
+        return known == <PyObject*>gr
+    return greenlet_is_current(gr, ts)
+
+
+# The greenlet backend's cache of greenlet's current greenlet, so that the check every park
+# makes (check_current) is a few loads and not PyGreenlet_GetCurrent's thread-local look-up,
+# checks and reference counting. It holds "gl_cur was current when the thread state's
+# context_ver was gl_ver". greenlet bumps context_ver in every switch, as it installs the
+# target's contextvars context, before the target runs; nothing ever lowers it. So while the
+# version is unchanged no greenlet has switched on this thread and gl_cur is still current
+# (alive: greenlet holds its current greenlet). Anything else that bumps it (Context.run) only
+# sends the next check to the exact, slower path. gl_cur is a borrowed pointer, only compared.
+# The thread state (pointer and never-reused id) guards against a thread state that replaced
+# another on the same thread. GL_CACHE is off if greenlet does not bump the version (checked
+# at import by gl_cache_works): then every check takes the exact path.
+cdef extern from *:
+    """
+    static __thread PyObject *ce_gl_cur __attribute__((tls_model("initial-exec"))) = NULL;
+    static __thread uint64_t ce_gl_ver __attribute__((tls_model("initial-exec"))) = 0;
+    static __thread void *ce_gl_ts __attribute__((tls_model("initial-exec"))) = NULL;
+    static __thread uint64_t ce_gl_tsid __attribute__((tls_model("initial-exec"))) = 0;
+    """
+    PyObject* gl_cur "ce_gl_cur"
+    uint64_t gl_ver "ce_gl_ver"
+    PyThreadState* gl_ts "ce_gl_ts"
+    uint64_t gl_tsid "ce_gl_tsid"
+
+cdef bint GL_CACHE = False
+
+
+cdef bint greenlet_is_current(object gr, PyThreadState* ts) noexcept:
+    """sw_is_current's exact path: ask greenlet, and remember the answer's greenlet."""
     cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
+    if cur == NULL:
+        return False        # greenlet is being finalized
+    gl_remember(<PyObject*>cur, ts)
     cdef bint same = <PyObject*>cur == <PyObject*>gr
-    Py_XDECREF(<PyObject*>cur)
+    Py_DECREF(<object>cur)
     return same
+
+
+cdef inline void gl_remember(PyObject* cur, PyThreadState* ts) noexcept:
+    """cur is the current greenlet now: cache it (see above)."""
+    global gl_cur, gl_ver, gl_ts, gl_tsid
+    if GL_CACHE:
+        gl_cur = cur
+        gl_ver = ts.context_ver
+        gl_ts = ts
+        gl_tsid = ts.id
+
+
+cdef inline PyObject* gl_known_current(PyThreadState* ts) noexcept:
+    """The current greenlet if the cache still knows it, else NULL (borrowed)."""
+    if ts.context_ver == gl_ver and ts == gl_ts and ts.id == gl_tsid:
+        return gl_cur
+    return NULL
+
+
+cdef inline PyObject* greenlet_switch_keep(PyGreenlet* target) noexcept:
+    """greenlet_switch(target) with no arguments, keeping the cache warm: code running again
+    on the caller's stack runs in the caller's greenlet, so if the cache knew the caller before
+    the switch, it knows it again when the switch returns (with the version of then)."""
+    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef PyObject* me = gl_known_current(ts)
+    cdef PyObject* r = greenlet_switch(target, <PyObject*>_EMPTY, NULL)
+    if me != NULL:
+        gl_remember(me, ts)
+    return r
+
+
+def _gl_cache_works():
+    """Whether a greenlet switch bumps the thread state's context_ver (so the current cache may
+    be used): one switch into a throwaway greenlet and back."""
+    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef uint64_t before = ts.context_ver
+    greenlet.greenlet(lambda: None).switch()
+    return ts.context_ver >= before + 2
+
+
+GL_CACHE = not SW_STACK and _gl_cache_works()
 
 
 cdef bint fiber_is_current(object gr) noexcept:
@@ -470,7 +549,7 @@ cdef inline PyObject* sw_switch(object gr) noexcept:
     with the exception set (the caller checks, so that the hot path has no try block)."""
     if SW_STACK:
         return sw_switch_fiber(<Fiber>gr)
-    return greenlet_switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    return greenlet_switch_keep(<PyGreenlet*>gr)
 
 
 cdef object sw_switch_obj(object gr):
