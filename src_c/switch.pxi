@@ -451,26 +451,27 @@ cdef inline bint sw_is_current(object gr):
 
 # The greenlet backend's cache of greenlet's current greenlet, so that the check every park
 # makes (check_current) is a few loads and not PyGreenlet_GetCurrent's thread-local look-up,
-# checks and reference counting. It holds "gl_cur was current when the thread state's
-# context_ver was gl_ver". greenlet bumps context_ver in every switch, as it installs the
+# checks and reference counting. It holds "gl.cur was current when the thread state's
+# context_ver was gl.ver". greenlet bumps context_ver in every switch, as it installs the
 # target's contextvars context, before the target runs; nothing ever lowers it. So while the
-# version is unchanged no greenlet has switched on this thread and gl_cur is still current
+# version is unchanged no greenlet has switched on this thread and gl.cur is still current
 # (alive: greenlet holds its current greenlet). Anything else that bumps it (Context.run) only
-# sends the next check to the exact, slower path. gl_cur is a borrowed pointer, only compared.
+# sends the next check to the exact, slower path. gl.cur is a borrowed pointer, only compared.
 # The thread state (pointer and never-reused id) guards against a thread state that replaced
 # another on the same thread. GL_CACHE is off if greenlet does not bump the version (checked
-# at import by gl_cache_works): then every check takes the exact path.
+# at import by _gl_cache_works): then every check takes the exact path.
 cdef extern from *:
     """
-    static __thread PyObject *ce_gl_cur __attribute__((tls_model("initial-exec"))) = NULL;
-    static __thread uint64_t ce_gl_ver __attribute__((tls_model("initial-exec"))) = 0;
-    static __thread void *ce_gl_ts __attribute__((tls_model("initial-exec"))) = NULL;
-    static __thread uint64_t ce_gl_tsid __attribute__((tls_model("initial-exec"))) = 0;
+    /* one struct, so that the hot path finds all of it from one thread-pointer offset */
+    typedef struct { PyObject *cur; uint64_t ver; void *ts; uint64_t tsid; } ce_glcache;
+    static __thread ce_glcache ce_gl __attribute__((tls_model("initial-exec"))) = {NULL, 0, NULL, 0};
     """
-    PyObject* gl_cur "ce_gl_cur"
-    uint64_t gl_ver "ce_gl_ver"
-    PyThreadState* gl_ts "ce_gl_ts"
-    uint64_t gl_tsid "ce_gl_tsid"
+    ctypedef struct ce_glcache:
+        PyObject* cur
+        uint64_t ver
+        PyThreadState* ts
+        uint64_t tsid
+    ce_glcache gl "ce_gl"
 
 cdef bint GL_CACHE = False
 
@@ -488,18 +489,18 @@ cdef bint greenlet_is_current(object gr, PyThreadState* ts) noexcept:
 
 cdef inline void gl_remember(PyObject* cur, PyThreadState* ts) noexcept:
     """cur is the current greenlet now: cache it (see above)."""
-    global gl_cur, gl_ver, gl_ts, gl_tsid
+    global gl
     if GL_CACHE:
-        gl_cur = cur
-        gl_ver = ts.context_ver
-        gl_ts = ts
-        gl_tsid = ts.id
+        gl.cur = cur
+        gl.ver = ts.context_ver
+        gl.ts = ts
+        gl.tsid = ts.id
 
 
 cdef inline PyObject* gl_known_current(PyThreadState* ts) noexcept:
     """The current greenlet if the cache still knows it, else NULL (borrowed)."""
-    if ts.context_ver == gl_ver and ts == gl_ts and ts.id == gl_tsid:
-        return gl_cur
+    if ts.context_ver == gl.ver and ts == gl.ts and ts.id == gl.tsid:
+        return gl.cur
     return NULL
 
 
