@@ -684,17 +684,26 @@ cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long pa
 
 
 
-cdef int check_current(Runtime rt) except -1:
+cdef inline int check_current(Runtime rt) except -1:
     """The caller must be the runtime's running goroutine, able to park: not a foreign
     greenlet, and not code the scheduler runs while no goroutine runs (a signal handler or a
-    __del__ called from the idle wait, a timer function). Checked before anything is queued."""
+    __del__ called from the idle wait, a timer function). Checked before anything is queued.
+    (Every park runs it: no reference is taken, and the errors are raised out of line.)"""
     if rt.curg.atomicstatus != _Grunning:
-        raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
-                           "handler, __del__ or timer function run by the idle scheduler)")
-    if not sw_is_current(rt.curg.gr):
-        raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
-                           "this thread's runtime")
+        return raise_not_running()
+    if not sw_is_current_p(<PyObject*>rt.curg.gr):
+        return raise_not_goroutine()
     return 0
+
+
+cdef int raise_not_running() except -1:
+    raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
+                       "handler, __del__ or timer function run by the idle scheduler)")
+
+
+cdef int raise_not_goroutine() except -1:
+    raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
+                       "this thread's runtime")
 
 
 cdef int raise_ended() except -1:

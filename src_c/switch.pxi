@@ -437,15 +437,21 @@ cdef inline object sw_current():
     return greenlet.getcurrent()
 
 
-cdef inline bint sw_is_current(object gr):
-    """Whether gr is what runs now. (Each backend's path is a call of its own, so that the
-    greenlet path compiles as it did before the stack backend.)"""
+cdef inline bint sw_is_current(object gr) noexcept:
+    """Whether gr is what runs now."""
+    return sw_is_current_p(<PyObject*>gr)
+
+
+cdef inline bint sw_is_current_p(PyObject* gr) noexcept:
+    """sw_is_current, for a caller that holds no reference of its own to gr. (Each backend's
+    path is a call of its own, so that the greenlet path compiles as it did before the stack
+    backend.)"""
     if SW_STACK:
-        return fiber_is_current(gr)
+        return fiber_is_current(<object>gr)
     cdef PyThreadState* ts = PyThreadState_Get()
     cdef PyObject* known = gl_known_current(ts)
     if known != NULL:
-        return known == <PyObject*>gr
+        return known == gr
     return greenlet_is_current(gr, ts)
 
 
@@ -476,13 +482,13 @@ cdef extern from *:
 cdef bint GL_CACHE = False
 
 
-cdef bint greenlet_is_current(object gr, PyThreadState* ts) noexcept:
+cdef bint greenlet_is_current(PyObject* gr, PyThreadState* ts) noexcept:
     """sw_is_current's exact path: ask greenlet, and remember the answer's greenlet."""
     cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
     if cur == NULL:
         return False        # greenlet is being finalized
     gl_remember(<PyObject*>cur, ts)
-    cdef bint same = <PyObject*>cur == <PyObject*>gr
+    cdef bint same = <PyObject*>cur == gr
     Py_DECREF(<object>cur)
     return same
 
