@@ -623,11 +623,15 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     gp.waiting = mysg
     gp.param = NULL
     enqueue(&c.sendq, mysg)
+    cdef bint woken = False
     try:
         gopark(rt, waitReasonChanSend)
-    except BaseException:
-        abandon(rt, gp, &c.sendq, mysg)
-        raise
+        woken = True
+    finally:
+        # (a finally and not an except: its normal path saves no exception state, and every
+        # park takes it)
+        if not woken:
+            abandon(rt, gp, &c.sendq, mysg)
 
     # back from gopark: a receiver or closechan woke us
     if mysg != gp.waiting:
@@ -812,13 +816,15 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     enqueue(&c.recvq, mysg)
     if c.timer is not None:
         rt.blocktimerchan(c.timer)
+    cdef bint woken = False
     try:
         gopark(rt, waitReasonChanReceive)
-    except BaseException:
-        if c.timer is not None:
-            rt.unblocktimerchan(c.timer)
-        abandon(rt, gp, &c.recvq, mysg)
-        raise
+        woken = True
+    finally:
+        if not woken:       # (see chansend's)
+            if c.timer is not None:
+                rt.unblocktimerchan(c.timer)
+            abandon(rt, gp, &c.recvq, mysg)
 
     # back from gopark: a sender or closechan has filled in our sudog
     if mysg != gp.waiting:
