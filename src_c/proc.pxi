@@ -814,17 +814,30 @@ cdef inline int schedule(Runtime rt) except -1:
     in the intruder and the G stays parked (resume_parked).
     """
     cdef Goroutine me = rt.curg
-    try:
-        schedule1(rt, me)
-    except BaseException as e:
-        rt.swgen += 1
-        if rt.dead or rt.curg is me:
-            raise       # thrown by the runtime (fatal error, the program's end), or raised while hosting
-        return resume_parked(rt, me, e)
+    # (schedule1 called as a C function whose -1 is checked here, so that the hot path has no
+    # try block, which saves the handled exception on entry: every park paid for it)
+    if (<schedule1_nocheck>schedule1)(rt, me) < 0:
+        return schedule_raised(rt, me)
     rt.swgen += 1
     if rt.curg is not me or me.atomicstatus != _Grunning:
         return resume_parked(rt, me, None)
     return 0
+
+
+ctypedef int (*schedule1_nocheck)(Runtime, Goroutine) noexcept
+
+
+cdef int schedule_raised(Runtime rt, Goroutine me) except -1:
+    """schedule1 raised (its exception is set), in the G that parked: as the runtime threw it
+    (a fatal error, the program's end) or as it was raised while hosting, it goes on up;
+    thrown in by anything else, it is refused and the G stays parked (resume_parked)."""
+    try:
+        raise_current()
+    except BaseException as e:
+        rt.swgen += 1
+        if rt.dead or rt.curg is me:
+            raise
+        return resume_parked(rt, me, e)
 
 
 cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
