@@ -24,6 +24,18 @@ cdef extern from "Python.h":
     unsigned long PyThread_get_thread_ident()
     PyObject* PyEval_GetFrame()
 
+cdef extern from *:
+    """
+    /* The calling thread's state without PyThreadState_Get's NULL check: the runtime's hot
+       paths run holding the GIL, so there is one. (Read on every park and switch.) */
+    #if PY_VERSION_HEX >= 0x030D0000
+    #define ce_tstate() PyThreadState_GetUnchecked()
+    #else
+    #define ce_tstate() _PyThreadState_UncheckedGet()
+    #endif
+    """
+    PyThreadState* ce_tstate() noexcept
+
 cdef extern from "Python.h":
     void PyErr_Fetch(PyObject** t, PyObject** v, PyObject** tb)
     void PyErr_Restore(PyObject* t, PyObject* v, PyObject* tb)
@@ -613,7 +625,7 @@ cdef Runtime _cache_rt = None
 
 cdef inline Runtime getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
-    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef PyThreadState* ts = ce_tstate()
     if ts == _cache_ts and ts.id == _cache_tsid:
         return _cache_rt
     return getrt_slow(ts)

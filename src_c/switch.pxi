@@ -448,7 +448,7 @@ cdef inline bint sw_is_current_p(PyObject* gr) noexcept:
     backend.)"""
     if SW_STACK:
         return fiber_is_current(<object>gr)
-    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef PyThreadState* ts = ce_tstate()
     cdef PyObject* known = gl_known_current(ts)
     if known != NULL:
         return known == gr
@@ -514,7 +514,7 @@ cdef inline PyObject* greenlet_switch_keep(PyGreenlet* target) noexcept:
     """greenlet_switch(target) with no arguments, keeping the cache warm: code running again
     on the caller's stack runs in the caller's greenlet, so if the cache knew the caller before
     the switch, it knows it again when the switch returns (with the version of then)."""
-    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef PyThreadState* ts = ce_tstate()
     cdef PyObject* me = gl_known_current(ts)
     cdef PyObject* r = greenlet_switch(target, <PyObject*>_EMPTY, NULL)
     if me != NULL:
