@@ -465,7 +465,7 @@ cdef inline bint sw_is_current_p(PyObject* gr) noexcept:
 # sends the next check to the exact, slower path. gl.cur is a borrowed pointer, only compared.
 # The thread state (pointer and never-reused id) guards against a thread state that replaced
 # another on the same thread. GL_CACHE is off if greenlet does not bump the version (checked
-# at import by _gl_cache_works): then every check takes the exact path.
+# at import by gl_cache_works): then every check takes the exact path.
 cdef extern from *:
     """
     /* one struct, so that the hot path finds all of it from one thread-pointer offset */
@@ -522,16 +522,22 @@ cdef inline PyObject* greenlet_switch_keep(PyGreenlet* target) noexcept:
     return r
 
 
-def _gl_cache_works():
+cdef bint gl_cache_works() except -1:
     """Whether a greenlet switch bumps the thread state's context_ver (so the current cache may
-    be used): one switch into a throwaway greenlet and back."""
+    be used): one switch into a throwaway greenlet (running int(), which returns at once) and
+    back."""
     cdef PyThreadState* ts = PyThreadState_Get()
     cdef uint64_t before = ts.context_ver
-    greenlet.greenlet(lambda: None).switch()
+    greenlet.greenlet(int).switch()
     return ts.context_ver >= before + 2
 
 
-GL_CACHE = not SW_STACK and _gl_cache_works()
+GL_CACHE = not SW_STACK and gl_cache_works()
+
+
+def _gl_cache_on():
+    """For tests: whether the greenlet backend's current cache is in use."""
+    return GL_CACHE
 
 
 cdef bint fiber_is_current(object gr) noexcept:

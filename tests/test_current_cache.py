@@ -125,3 +125,13 @@ def test_foreign_greenlet_in_another_goroutine_refused(ce):
         return out.recv()
 
     assert ce.run(main) == 5
+
+
+def test_the_cache_is_in_use_where_expected(ce):
+    """The tests above exercise the cache only if it is on: on the C twin's greenlet backend it
+    must be (greenlet 3 bumps context_ver in every switch); the stack backend has no use for it.
+    The Python twin asks greenlet every time."""
+    if ce.IMPL != "c":
+        assert not hasattr(ce._impl, "_gl_cache_on")
+        return
+    assert ce._impl._gl_cache_on() == (ce.SWITCH == "greenlet")
