@@ -502,21 +502,24 @@ cdef inline int chancheck(Chan c) except -1:
     goroutines wait on c, that they belong to the caller's runtime (so the queues of a channel
     only ever hold one runtime's goroutines)."""
     if c.owner != chanemu_thread_serial():
-        raise RuntimeError(f"chanemu: channel {c!r} was made in thread #{c.owner} and used in "
-                           f"thread #{chanemu_thread_serial()}; a channel belongs to one "
-                           "thread's program")
-    if c.recvq.first != NULL or c.sendq.first != NULL:
-        return check_waiters(c)
-    return 0
-
-
-cdef int check_waiters(Chan c) except -1:
+        return raise_other_thread(c)
     cdef sudog* sg = c.recvq.first if c.recvq.first != NULL else c.sendq.first
-    if (<Goroutine>sg.g).rt is not getrt():
-        raise RuntimeError(f"chanemu: channel {c!r} has goroutines of another runtime waiting "
-                           "on it (a run() program, or the thread's default runtime); a channel "
-                           "cannot be shared between programs")
+    if sg != NULL and (<Goroutine>sg.g).rt is not getrt():
+        return raise_other_runtime(c)
     return 0
+
+
+# (the errors out of line: the checks above stay small enough to inline into every operation)
+cdef int raise_other_thread(Chan c) except -1:
+    raise RuntimeError(f"chanemu: channel {c!r} was made in thread #{c.owner} and used in "
+                       f"thread #{chanemu_thread_serial()}; a channel belongs to one "
+                       "thread's program")
+
+
+cdef int raise_other_runtime(Chan c) except -1:
+    raise RuntimeError(f"chanemu: channel {c!r} has goroutines of another runtime waiting "
+                       "on it (a run() program, or the thread's default runtime); a channel "
+                       "cannot be shared between programs")
 
 
 cdef bint pristine(Chan c) noexcept:
@@ -620,11 +623,15 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     gp.waiting = mysg
     gp.param = NULL
     enqueue(&c.sendq, mysg)
+    cdef bint woken = False
     try:
         gopark(rt, waitReasonChanSend)
-    except BaseException:
-        abandon(rt, gp, &c.sendq, mysg)
-        raise
+        woken = True
+    finally:
+        # (a finally and not an except: its normal path saves no exception state, and every
+        # park takes it)
+        if not woken:
+            abandon(rt, gp, &c.sendq, mysg)
 
     # back from gopark: a receiver or closechan woke us
     if mysg != gp.waiting:
@@ -809,13 +816,15 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     enqueue(&c.recvq, mysg)
     if c.timer is not None:
         rt.blocktimerchan(c.timer)
+    cdef bint woken = False
     try:
         gopark(rt, waitReasonChanReceive)
-    except BaseException:
-        if c.timer is not None:
-            rt.unblocktimerchan(c.timer)
-        abandon(rt, gp, &c.recvq, mysg)
-        raise
+        woken = True
+    finally:
+        if not woken:       # (see chansend's)
+            if c.timer is not None:
+                rt.unblocktimerchan(c.timer)
+            abandon(rt, gp, &c.recvq, mysg)
 
     # back from gopark: a sender or closechan has filled in our sudog
     if mysg != gp.waiting:

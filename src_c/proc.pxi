@@ -18,10 +18,23 @@
 cdef extern from "Python.h":
     ctypedef struct PyThreadState:
         uint64_t id         # unique per thread state, never reused (PyThreadState_GetID, inlined)
+        uint64_t context_ver    # bumped by every greenlet switch (switch.pxi's current cache)
     PyThreadState* PyThreadState_Get()
     PyObject* PyThreadState_GetDict()
     unsigned long PyThread_get_thread_ident()
     PyObject* PyEval_GetFrame()
+
+cdef extern from *:
+    """
+    /* The calling thread's state without PyThreadState_Get's NULL check: the runtime's hot
+       paths run holding the GIL, so there is one. (Read on every park and switch.) */
+    #if PY_VERSION_HEX >= 0x030D0000
+    #define ce_tstate() PyThreadState_GetUnchecked()
+    #else
+    #define ce_tstate() _PyThreadState_UncheckedGet()
+    #endif
+    """
+    PyThreadState* ce_tstate() noexcept
 
 cdef extern from "Python.h":
     void PyErr_Fetch(PyObject** t, PyObject** v, PyObject** tb)
@@ -620,7 +633,7 @@ cdef Runtime _cache_rt = None
 
 cdef inline Runtime getrt():
     """The calling thread's current runtime, creating the default runtime on first use."""
-    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef PyThreadState* ts = ce_tstate()
     if ts == _cache_ts and ts.id == _cache_tsid:
         return _cache_rt
     return getrt_slow(ts)
@@ -691,17 +704,26 @@ cdef Goroutine newg(Runtime rt, object fn, tuple args, dict kwargs, long long pa
 
 
 
-cdef int check_current(Runtime rt) except -1:
+cdef inline int check_current(Runtime rt) except -1:
     """The caller must be the runtime's running goroutine, able to park: not a foreign
     greenlet, and not code the scheduler runs while no goroutine runs (a signal handler or a
-    __del__ called from the idle wait, a timer function). Checked before anything is queued."""
+    __del__ called from the idle wait, a timer function). Checked before anything is queued.
+    (Every park runs it: no reference is taken, and the errors are raised out of line.)"""
     if rt.curg.atomicstatus != _Grunning:
-        raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
-                           "handler, __del__ or timer function run by the idle scheduler)")
-    if not sw_is_current(rt.curg.gr):
-        raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
-                           "this thread's runtime")
+        return raise_not_running()
+    if not sw_is_current_p(<PyObject*>rt.curg.gr):
+        return raise_not_goroutine()
     return 0
+
+
+cdef int raise_not_running() except -1:
+    raise RuntimeError("chanemu: blocking call while no goroutine is running (from a signal "
+                       "handler, __del__ or timer function run by the idle scheduler)")
+
+
+cdef int raise_not_goroutine() except -1:
+    raise RuntimeError("chanemu: blocking call from a greenlet that is not a goroutine of "
+                       "this thread's runtime")
 
 
 cdef int raise_ended() except -1:
@@ -812,17 +834,30 @@ cdef inline int schedule(Runtime rt) except -1:
     in the intruder and the G stays parked (resume_parked).
     """
     cdef Goroutine me = rt.curg
-    try:
-        schedule1(rt, me)
-    except BaseException as e:
-        rt.swgen += 1
-        if rt.dead or rt.curg is me:
-            raise       # thrown by the runtime (fatal error, the program's end), or raised while hosting
-        return resume_parked(rt, me, e)
+    # (schedule1 called as a C function whose -1 is checked here, so that the hot path has no
+    # try block, which saves the handled exception on entry: every park paid for it)
+    if (<schedule1_nocheck>schedule1)(rt, me) < 0:
+        return schedule_raised(rt, me)
     rt.swgen += 1
     if rt.curg is not me or me.atomicstatus != _Grunning:
         return resume_parked(rt, me, None)
     return 0
+
+
+ctypedef int (*schedule1_nocheck)(Runtime, Goroutine) noexcept
+
+
+cdef int schedule_raised(Runtime rt, Goroutine me) except -1:
+    """schedule1 raised (its exception is set), in the G that parked: as the runtime threw it
+    (a fatal error, the program's end) or as it was raised while hosting, it goes on up;
+    thrown in by anything else, it is refused and the G stays parked (resume_parked)."""
+    try:
+        raise_current()
+    except BaseException as e:
+        rt.swgen += 1
+        if rt.dead or rt.curg is me:
+            raise
+        return resume_parked(rt, me, e)
 
 
 cdef inline int schedule1(Runtime rt, Goroutine me) except -1:

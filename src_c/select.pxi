@@ -259,12 +259,14 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
 
     # park until one case's peer (or a close) wakes us
     gp.param = NULL
+    cdef bint woken = False
     try:
         gopark(rt, waitReasonSelect)
-    except BaseException:
-        abandon_select(rt, gp, scases, lockorder, norder)
-        unblock_timers(rt, scases, lockorder, norder)
-        raise
+        woken = True
+    finally:
+        if not woken:       # (see chansend's)
+            abandon_select(rt, gp, scases, lockorder, norder)
+            unblock_timers(rt, scases, lockorder, norder)
     gp.selectDone = 0
     sg = gp.param
     gp.param = NULL

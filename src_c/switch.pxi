@@ -488,15 +488,107 @@ cdef inline object sw_current():
     return greenlet.getcurrent()
 
 
-cdef inline bint sw_is_current(object gr):
-    """Whether gr is what runs now. (Each backend's path is a call of its own, so that the
-    greenlet path compiles as it did before the stack backend.)"""
+cdef inline bint sw_is_current(object gr) noexcept:
+    """Whether gr is what runs now."""
+    return sw_is_current_p(<PyObject*>gr)
+
+
+cdef inline bint sw_is_current_p(PyObject* gr) noexcept:
+    """sw_is_current, for a caller that holds no reference of its own to gr. (Each backend's
+    path is a call of its own, so that the greenlet path compiles as it did before the stack
+    backend.)"""
     if SW_STACK:
-        return fiber_is_current(gr)
+        return fiber_is_current(<object>gr)
+    cdef PyThreadState* ts = ce_tstate()
+    cdef PyObject* known = gl_known_current(ts)
+    if known != NULL:
+        return known == gr
+    return greenlet_is_current(gr, ts)
+
+
+# The greenlet backend's cache of greenlet's current greenlet, so that the check every park
+# makes (check_current) is a few loads and not PyGreenlet_GetCurrent's thread-local look-up,
+# checks and reference counting. It holds "gl.cur was current when the thread state's
+# context_ver was gl.ver". greenlet bumps context_ver in every switch, as it installs the
+# target's contextvars context, before the target runs; nothing ever lowers it. So while the
+# version is unchanged no greenlet has switched on this thread and gl.cur is still current
+# (alive: greenlet holds its current greenlet). Anything else that bumps it (Context.run) only
+# sends the next check to the exact, slower path. gl.cur is a borrowed pointer, only compared.
+# The thread state (pointer and never-reused id) guards against a thread state that replaced
+# another on the same thread. GL_CACHE is off if greenlet does not bump the version (checked
+# at import by gl_cache_works): then every check takes the exact path.
+cdef extern from *:
+    """
+    /* one struct, so that the hot path finds all of it from one thread-pointer offset */
+    typedef struct { PyObject *cur; uint64_t ver; void *ts; uint64_t tsid; } ce_glcache;
+    static __thread ce_glcache ce_gl __attribute__((tls_model("initial-exec"))) = {NULL, 0, NULL, 0};
+    """
+    ctypedef struct ce_glcache:
+        PyObject* cur
+        uint64_t ver
+        PyThreadState* ts
+        uint64_t tsid
+    ce_glcache gl "ce_gl"
+
+cdef bint GL_CACHE = False
+
+
+cdef bint greenlet_is_current(PyObject* gr, PyThreadState* ts) noexcept:
+    """sw_is_current's exact path: ask greenlet, and remember the answer's greenlet."""
     cdef PyGreenlet* cur = PyGreenlet_GetCurrent()
-    cdef bint same = <PyObject*>cur == <PyObject*>gr
-    Py_XDECREF(<PyObject*>cur)
+    if cur == NULL:
+        return False        # greenlet is being finalized
+    gl_remember(<PyObject*>cur, ts)
+    cdef bint same = <PyObject*>cur == gr
+    Py_DECREF(<object>cur)
     return same
+
+
+cdef inline void gl_remember(PyObject* cur, PyThreadState* ts) noexcept:
+    """cur is the current greenlet now: cache it (see above)."""
+    global gl
+    if GL_CACHE:
+        gl.cur = cur
+        gl.ver = ts.context_ver
+        gl.ts = ts
+        gl.tsid = ts.id
+
+
+cdef inline PyObject* gl_known_current(PyThreadState* ts) noexcept:
+    """The current greenlet if the cache still knows it, else NULL (borrowed)."""
+    if ts.context_ver == gl.ver and ts == gl.ts and ts.id == gl.tsid:
+        return gl.cur
+    return NULL
+
+
+cdef inline PyObject* greenlet_switch_keep(PyGreenlet* target) noexcept:
+    """greenlet_switch(target) with no arguments, keeping the cache warm: code running again
+    on the caller's stack runs in the caller's greenlet, so if the cache knew the caller before
+    the switch, it knows it again when the switch returns (with the version of then)."""
+    cdef PyThreadState* ts = ce_tstate()
+    cdef PyObject* me = gl_known_current(ts)
+    cdef PyObject* r = greenlet_switch(target, <PyObject*>_EMPTY, NULL)
+    if me != NULL:
+        gl_remember(me, ts)
+    return r
+
+
+cdef bint gl_cache_works() except -1:
+    """Whether a greenlet switch bumps the thread state's context_ver (so the current cache may
+    be used): one switch into a throwaway greenlet (running int(), which returns at once) and
+    back."""
+    cdef PyThreadState* ts = PyThreadState_Get()
+    cdef uint64_t before = ts.context_ver
+    greenlet.greenlet(int).switch()
+    return ts.context_ver >= before + 2
+
+
+GL_CACHE = not SW_STACK and gl_cache_works()
+
+
+def _gl_cache_on():
+    """For tests: whether the greenlet backend's current cache is in use."""
+    return GL_CACHE
 
 
 cdef bint fiber_is_current(object gr) noexcept:
@@ -521,7 +613,7 @@ cdef inline PyObject* sw_switch(object gr) noexcept:
     with the exception set (the caller checks, so that the hot path has no try block)."""
     if SW_STACK:
         return sw_switch_fiber(<Fiber>gr)
-    return greenlet_switch(<PyGreenlet*>gr, <PyObject*>_EMPTY, NULL)
+    return greenlet_switch_keep(<PyGreenlet*>gr)
 
 
 cdef object sw_switch_obj(object gr):
