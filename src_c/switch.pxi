@@ -253,6 +253,7 @@ cdef Fiber fiber_root():
         ce_pystate_set_budget(PyThreadState_Get(), ce_stack_size())
         if d != NULL:
             (<dict>d)[_ROOT_KEY] = f
+        watch_greenlet_homes()
     return f
 
 
@@ -659,3 +660,97 @@ def _stack_stats():
     ce_stack_get_stats(&s)
     return {"mapped_bytes": s.mapped_bytes, "in_use": s.in_use, "free": s.free,
             "released_bytes": s.released_bytes, "stack_size": ce_stack_size()}
+
+
+# -- greenlets inside goroutines (stack backend) ---------------------------------------------
+# greenlet keeps a suspended greenlet as a slice of the C stack it started on, copied back to the
+# same addresses when it is resumed. Here each goroutine has a stack of its own, so a greenlet
+# started in one goroutine and resumed from another is copied back over the first one's stack
+# (parked, or handed to a new goroutine since), which then crashes when it next runs, far from
+# the cause. greenlet calls nobody before a switch, so the switch cannot be refused as on the
+# greenlet backend; its trace function runs right after it. There the runtime stops the process,
+# as Go's runtime does on a corrupted stack: a fatal error naming the greenlet and both
+# goroutines, exit status 2. (The check costs nothing on the runtime's own switches: fibers are
+# not greenlets.)
+
+cdef str _WATCH_KEY = "chanemu._core.greenlethomes"
+cdef object _gl_homes = None    # started greenlet -> (the fiber it started on, that goroutine's id)
+
+
+cdef class _GreenletHomes:
+    """A thread's greenlet trace function (stack backend). Passes every event on to the trace
+    function it replaced (a debugger's, gevent's)."""
+    cdef object prev
+
+    def __call__(self, event, args):
+        if event == "switch" or event == "throw":
+            check_greenlet_home(args[1])
+        if self.prev is not None:
+            self.prev(event, args)
+
+
+cdef int watch_greenlet_homes() except -1:
+    """Watch the calling thread's greenlet switches (once per thread: from its root fiber's
+    creation, before any goroutine runs on it). A greenlet started before that ran on the
+    thread's own stack, the root's, which is where it is first seen, unless it is first resumed
+    from a goroutine: that one switch goes unchecked."""
+    global _gl_homes
+    cdef PyObject* d = PyThreadState_GetDict()
+    if d == NULL or (<dict>d).get(_WATCH_KEY) is not None:
+        return 0
+    if _gl_homes is None:
+        import weakref
+        _gl_homes = weakref.WeakKeyDictionary()
+    t = _GreenletHomes()
+    t.prev = greenlet.settrace(t)
+    (<dict>d)[_WATCH_KEY] = t
+    return 0
+
+
+cdef int check_greenlet_home(object target) except -1:
+    """target has just been switched to, on the running fiber's stack. A greenlet belongs to the
+    fiber it is first seen on (it starts there); seen on another, it is a fatal error."""
+    if target.parent is None:
+        return 0            # a thread's main greenlet: no slice of it was saved by address
+    cdef Fiber here = fiber_current()
+    home = _gl_homes.get(target)
+    if home is None:
+        _gl_homes[target] = (here, _goid_here())
+    elif home[0] is not here:
+        greenlet_left_home(target, home[1], _goid_here())
+    return 0
+
+
+cdef void greenlet_left_home(object target, long long started, long long resumed) noexcept:
+    """The fatal error: a stack has been overwritten, nothing may run any more."""
+    def where(goid):
+        return f"goroutine {goid}" if goid else "the thread's own stack (outside any goroutine)"
+    msg = (f"fatal error: greenlet resumed on another goroutine's stack\n\n"
+           f"{target!r} was started on {where(started)} and resumed from {where(resumed)}.\n"
+           f"With CHANEMU_SWITCH=stack each goroutine runs on a C stack of its own, and greenlet "
+           f"copies a greenlet's stack back to the addresses it started at: the stack of "
+           f"{where(started)} has just been overwritten. Keep a greenlet in the goroutine that "
+           f"started it, or use the default switch backend (greenlet), which refuses such a "
+           f"switch with a RuntimeError.\n")
+    try:
+        sys.stdout.flush()
+    except BaseException:
+        pass
+    try:
+        sys.stderr.write(msg)
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    os._exit(2)
+
+
+cdef long long _goid_here() except? -1:
+    """The running goroutine's id on this thread's current runtime, or 0 (none runs)."""
+    cdef Runtime rt = thread_rt_or_none()
+    if rt is None or rt.curg is None:
+        return 0
+    return rt.curg.goid
+
+
+if SW_STACK:
+    watch_greenlet_homes()     # the importing thread: greenlets it starts from now on are known

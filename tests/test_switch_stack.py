@@ -363,6 +363,119 @@ def test_greenlet_inside_a_goroutine(impl_name):
     assert out == ["2", "30", "True", "done"]
 
 
+def test_greenlet_kept_in_its_goroutine_across_parks(impl_name):
+    """A greenlet resumed only by the goroutine that started it works on both backends, however
+    often that goroutine parks between two switches into it, and however deep (through C) it
+    parks; so does a greenlet started and resumed on the thread's own stack around run()."""
+    out = scenario(impl_name, """
+        import greenlet
+        def counter():
+            n = 0
+            while True:
+                n += greenlet.getcurrent().parent.switch(n)
+        outside = greenlet.greenlet(counter)
+        outside.switch()
+        def main():
+            c, res = Chan(), Chan(2)
+            def user(k):
+                g = greenlet.greenlet(counter)
+                g.switch()
+                total = 0
+                for i in range(20):
+                    total = g.switch(k)
+                    list(map(lambda _: c.recv(), [0]))      # parks a C level deeper
+                res.send(total)
+            go(user, 1)
+            go(user, 2)
+            for i in range(40):
+                c.send(i)
+            return sorted([res.recv(), res.recv()])
+        print(*run(main), outside.switch(5))
+    """)
+    assert out == ["20", "40", "5"]
+
+
+# A greenlet started in goroutine a and resumed from goroutine b. greenlet copies it back to the
+# addresses it started at, in a's stack: whether b's stack lies above or below a's decides how it
+# would crash (at once, or when a resumes), so the program runs with both orders of go().
+HOPPER = """
+import greenlet
+def main():
+    ch, done = Chan(), Chan()
+    def a():
+        def body():
+            greenlet.getcurrent().parent.switch("started")
+            return "finished"
+        g = greenlet.greenlet(body)
+        print("a:", g.switch())
+        list(map(lambda _: ch.send(g), [0]))
+        done.send("a")
+    def b():
+        g = ch.recv()
+        print("b:", g.switch())
+        done.send("b")
+    {spawn}
+    print(done.recv(), done.recv())
+run(main)
+"""
+
+
+@pytest.mark.parametrize("spawn", ["go(a); go(b)", "go(b); go(a)"])
+def test_greenlet_resumed_from_another_goroutine_is_a_fatal_error(spawn):
+    """On the stack backend the switch cannot be refused (greenlet calls nobody before it), so
+    the runtime stops the process right after it, before the overwritten stack runs, with a
+    fatal error that names the greenlet and both goroutines; exit status 2 as Go's. (On the
+    greenlet backend the same program gets a RuntimeError: tests/test_harden.py.)"""
+    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="stack")
+    p = subprocess.run([sys.executable, "-c", PRELUDE + HOPPER.format(spawn=spawn)], env=env,
+                       capture_output=True, text=True, timeout=60)
+    a, b = (2, 3) if spawn.startswith("go(a)") else (3, 2)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert p.stdout.split() == ["a:", "started"]
+    assert p.stderr.startswith("fatal error: greenlet resumed on another goroutine's stack\n")
+    assert f"was started on goroutine {a} and resumed from goroutine {b}." in p.stderr
+    assert f"the stack of goroutine {a} has just been overwritten" in p.stderr
+
+
+def test_greenlet_started_outside_any_goroutine_stops_the_process_if_resumed_in_one():
+    """The thread's own stack is a stack of its own too. A greenlet started there before run()
+    and resumed from a goroutine never lets the program run on: greenlet itself gives up first
+    here (the slice it would save spans from the goroutine's stack to the thread's, far apart:
+    it fails to save it and aborts, "Fatal Python error: g_switchstack"); had it got through,
+    the runtime's fatal error would stop the process."""
+    code = PRELUDE + """
+import greenlet
+g = greenlet.greenlet(lambda: greenlet.getcurrent().parent.switch("out") and None)
+print(g.switch())
+def main():
+    g.switch()
+    print("ran on")
+run(main)
+"""
+    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="stack")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode != 0
+    assert p.stdout.split() == ["out"]
+    assert ("was started on the thread's own stack (outside any goroutine) and resumed from "
+            "goroutine 1." in p.stderr or "Fatal Python error: g_switchstack" in p.stderr), \
+        p.stderr[-2000:]
+
+
+def test_the_watch_passes_greenlet_events_on_to_the_trace_it_replaced(impl_name):
+    """A trace function set before chanemu's (a debugger's, gevent's) still sees every switch."""
+    out = scenario(impl_name, """
+        import greenlet
+        seen = []
+        greenlet.settrace(lambda event, args: seen.append(event))
+        def main():
+            g = greenlet.greenlet(lambda: greenlet.getcurrent().parent.switch(1))
+            return g.switch()
+        print(run(main), seen.count("switch") >= 2)
+    """)
+    assert out == ["1", "True"]
+
+
 def test_thousand_goroutines_parked_deep(impl_name):
     """1,000 goroutines each parked under 40 Python levels and 20 C levels (map calling back
     into Python) all resume with their stacks intact; their stacks go back to the pool."""
