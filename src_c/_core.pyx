@@ -26,6 +26,7 @@ from greenlet_capi cimport (PyGreenlet, PyGreenlet_Switch, PyGreenlet_GetCurrent
 import os
 import sys
 import threading
+from weakref import ref as weakref_ref
 from collections import deque
 
 import greenlet

@@ -674,7 +674,10 @@ def _stack_stats():
 # not greenlets.)
 
 cdef str _WATCH_KEY = "chanemu._core.greenlethomes"
-cdef object _gl_homes = None    # started greenlet -> (the fiber it started on, that goroutine's id)
+# id(started greenlet) -> (a weak reference to it, the fiber it started on, that goroutine's id).
+# Keyed by id, not a WeakKeyDictionary: every greenlet switch looks it up. The reference's
+# callback removes the entry when the greenlet goes, before its address can be reused.
+cdef dict _gl_homes = {}
 
 
 cdef class _GreenletHomes:
@@ -694,13 +697,9 @@ cdef int watch_greenlet_homes() except -1:
     creation, before any goroutine runs on it). A greenlet started before that ran on the
     thread's own stack, the root's, which is where it is first seen, unless it is first resumed
     from a goroutine: that one switch goes unchecked."""
-    global _gl_homes
     cdef PyObject* d = PyThreadState_GetDict()
     if d == NULL or (<dict>d).get(_WATCH_KEY) is not None:
         return 0
-    if _gl_homes is None:
-        import weakref
-        _gl_homes = weakref.WeakKeyDictionary()
     t = _GreenletHomes()
     t.prev = greenlet.settrace(t)
     (<dict>d)[_WATCH_KEY] = t
@@ -713,11 +712,13 @@ cdef int check_greenlet_home(object target) except -1:
     if target.parent is None:
         return 0            # a thread's main greenlet: no slice of it was saved by address
     cdef Fiber here = fiber_current()
-    home = _gl_homes.get(target)
-    if home is None:
-        _gl_homes[target] = (here, _goid_here())
-    elif home[0] is not here:
-        greenlet_left_home(target, home[1], _goid_here())
+    cdef object key = id(target)
+    home = _gl_homes.get(key)
+    if home is None or (<tuple>home)[0]() is not target:
+        _gl_homes[key] = (weakref_ref(target, lambda _, key=key: _gl_homes.pop(key, None)),
+                          here, _goid_here())
+    elif (<tuple>home)[1] is not here:
+        greenlet_left_home(target, (<tuple>home)[2], _goid_here())
     return 0
 
 
@@ -742,6 +743,11 @@ cdef void greenlet_left_home(object target, long long started, long long resumed
     except BaseException:
         pass
     os._exit(2)
+
+
+def _greenlet_homes():
+    """For tests: how many greenlets the stack backend's watch knows (started, not yet freed)."""
+    return len(_gl_homes)
 
 
 cdef long long _goid_here() except? -1:
