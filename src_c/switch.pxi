@@ -734,6 +734,13 @@ cdef void greenlet_left_home(object target, long long started, long long resumed
            f"started it, or use the default switch backend (greenlet), which refuses such a "
            f"switch with a RuntimeError.\n")
     try:
+        # the goroutines as Go prints them at a fatal error (their Python frames are on the
+        # heap, not on the overwritten C stack)
+        from chanemu import _lifecycle
+        msg += "\n" + _lifecycle.dump(thread_runtime())
+    except BaseException:
+        pass
+    try:
         sys.stdout.flush()
     except BaseException:
         pass
