@@ -718,12 +718,13 @@ cdef int check_greenlet_home(object target) except -1:
         _gl_homes[key] = (weakref_ref(target, lambda _, key=key: _gl_homes.pop(key, None)),
                           here, _goid_here())
     elif (<tuple>home)[1] is not here:
-        greenlet_left_home(target, (<tuple>home)[2], _goid_here())
+        greenlet_left_home(target, (<tuple>home)[1], (<tuple>home)[2], _goid_here())
     return 0
 
 
-cdef void greenlet_left_home(object target, long long started, long long resumed) noexcept:
-    """The fatal error: a stack has been overwritten, nothing may run any more."""
+cdef void greenlet_left_home(object target, Fiber home, long long started,
+                             long long resumed) noexcept:
+    """The fatal error: home's stack has been overwritten, nothing may run any more."""
     def where(goid):
         return f"goroutine {goid}" if goid else "the thread's own stack (outside any goroutine)"
     msg = (f"fatal error: greenlet resumed on another goroutine's stack\n\n"
@@ -734,10 +735,13 @@ cdef void greenlet_left_home(object target, long long started, long long resumed
            f"started it, or use the default switch backend (greenlet), which refuses such a "
            f"switch with a RuntimeError.\n")
     try:
-        # the goroutines as Go prints them at a fatal error (their Python frames are on the
-        # heap, not on the overwritten C stack)
-        from chanemu import _lifecycle
-        msg += "\n" + _lifecycle.dump(thread_runtime())
+        # the goroutines as Go prints them at a fatal error, but for the one on home's stack:
+        # where its frames begin is read from that stack, now overwritten
+        from chanemu import _traceback
+        rt = thread_runtime()
+        gs = [g for g in rt.goroutines() if (<Goroutine>g).gr is not home]
+        msg += (f"\nEvery goroutine but the one on that stack (its frames cannot be read):\n\n"
+                + _traceback.format_all(gs))
     except BaseException:
         pass
     try:
