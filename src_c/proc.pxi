@@ -1065,38 +1065,48 @@ cdef inline int execute(Runtime rt, Goroutine gp, Goroutine me) except -1:
     goes back to runnext, me (the caller) is the running G again, and the error is raised in it.
     """
     cdef unsigned long long gen
-    cdef bint fresh = False
-    gr = gp.gr
-    if gr is None:
-        fresh = True
-        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
-        try:
-            gr = gfget(rt)
-            # (a fiber starts with a fresh recursion depth of its own: no need of g0)
-            first = gr if SW_STACK or sw_started(gr) else getg0(rt)
-            if SW_STACK and not sw_started(gr):
-                inject_switch_fault()   # tests: as if no stack could be had for the new fiber
-        except BaseException:
-            rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
-            raise
-        gp.gr = gr
-        gr = first
+    cdef bint fresh = gp.gr is None
+    # (the rare parts, a new goroutine's worker and the tracer's event, are functions of their
+    # own: their try blocks would cost every switch their set-up)
+    gr = bind_worker(rt, gp) if fresh else gp.gr
     gp.atomicstatus = _Grunning
     rt.curg = gp
     gen = rt.swgen      # gp's resumption counts one; its time slice starts lazily (checkpreempt_slow)
     # No try block on this path (it costs every switch): the switch's NULL is checked here.
     if rt.tracer is not None:
-        try:
-            rt.tracer("start", gp, None)
-        except BaseException:
-            unexecute(rt, gp, me, fresh)
-            raise
+        trace_start(rt, gp, me, fresh)
     cdef PyObject* r = sw_switch(gr)
     if r == NULL:
         if rt.swgen == gen and rt.curg is gp:
             unexecute_keeping_error(rt, gp, me, fresh)
         return -1
     Py_DECREF(<object>r)
+    return 0
+
+
+cdef object bind_worker(Runtime rt, Goroutine gp):
+    """execute's new goroutine gp gets a worker: one from the free list (started) or a fresh
+    greenlet, which is started from g0. Returns what execute switches to (the worker, or g0)."""
+    try:
+        gr = gfget(rt)
+        # (a fiber starts with a fresh recursion depth of its own: no need of g0)
+        first = gr if SW_STACK or sw_started(gr) else getg0(rt)
+        if SW_STACK and not sw_started(gr):
+            inject_switch_fault()   # tests: as if no stack could be had for the new fiber
+    except BaseException:
+        rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
+        raise
+    gp.gr = gr
+    return first
+
+
+cdef int trace_start(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1:
+    """execute's "start" event; if the tracer raises, the switch to gp does not happen."""
+    try:
+        rt.tracer("start", gp, None)
+    except BaseException:
+        unexecute(rt, gp, me, fresh)
+        raise
     return 0
 
 
