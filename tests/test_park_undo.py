@@ -3,25 +3,7 @@ runtime raises into goroutine 1 at its blocking call) undoes the park: its sudog
 channel's queue and goes back to the cache, a time channel's timer stops counting it as
 blocked, and the runtime and the channel keep working. (The C twin does this out of line, in
 chan.pxi's park_failed, so that a park's normal path sets up no try block.)"""
-import threading
-
-
-def in_thread(body):
-    """Run body() in a fresh thread (its own default runtime) and return what it returned."""
-    box = {}
-
-    def thread():
-        try:
-            box["out"] = body()
-        except BaseException as e:   # reported to the test's thread
-            box["exc"] = e
-    t = threading.Thread(target=thread)
-    t.start()
-    t.join(60)
-    assert not t.is_alive()
-    if "exc" in box:
-        raise box["exc"]
-    return box["out"]
+from conftest import in_thread
 
 
 def parked_op_deadlocks(ce, op):
