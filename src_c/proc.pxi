@@ -597,10 +597,9 @@ cdef class Runtime:
 # names call them, so there is one implementation.
 cdef inline int runqput_next(Runtime rt, Goroutine gp) except -1:
     """runqput(gp, next=True): gp into runnext, the G it kicks out to the tail of the queue."""
-    cdef Goroutine old = rt.runnext
-    if old is not None:
+    if rt.runnext is not None:
         # the kicked G is queued first: if that fails, nothing changed
-        rt.runqput(old, False)
+        rt.runqput(rt.runnext, False)
     rt.runnext = gp
     return 0
 
@@ -784,19 +783,19 @@ cdef int gopark(Runtime rt, int reason) except -1:
     and the caller must call unpark(rt, gp) and undo its queueing. (The try is the caller's,
     which has one anyway: a second here costs the hot path a few ns per park.)
     """
-    cdef Goroutine gp = rt.curg
+    # (rt.curg read where it is used, not held in a local: no reference counting per park)
     if rt.dead:
         raise_ended()
-    if gp.atomicstatus != _Grunning:
+    if rt.curg.atomicstatus != _Grunning:
         throw("gopark: bad g status")
-    gp.waitreason = reason
-    # One coarse clock read (see clock.h) for both: when gp parked (dumps read it in minutes),
-    # and when it gave up the thread (the next G's time slice starts there).
+    rt.curg.waitreason = reason
+    # One coarse clock read (see clock.h) for both: when the G parked (dumps read it in
+    # minutes), and when it gave up the thread (the next G's time slice starts there).
     rt.gaveup_at = chanemu_coarse_ns()
-    gp.waitsince = rt.vnow if rt.virtual else rt.gaveup_at
-    gp.atomicstatus = _Gwaiting
+    rt.curg.waitsince = rt.vnow if rt.virtual else rt.gaveup_at
+    rt.curg.atomicstatus = _Gwaiting
     if rt.tracer is not None:
-        rt.tracer("block", gp, WAIT_REASONS[reason])
+        rt.tracer("block", rt.curg, WAIT_REASONS[reason])
     return schedule(rt)
 
 
