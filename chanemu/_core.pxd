@@ -98,9 +98,12 @@ cdef class Runtime:
     cdef int runqputslow(self, Goroutine gp) except -1
     cdef Goroutine globrunqget(self, Py_ssize_t max)
     cdef Goroutine getnext(self)
+    cdef Goroutine getnext_queued(self)
     cdef void runqremove(self, Goroutine gp)
     cdef sudog* acquireSudog(self) except NULL
     cdef int releaseSudog(self, sudog* s) except -1
+    cdef int sudog_refill(self) except -1
+    cdef void sudog_spill(self) noexcept
     cdef int64_t next_when(self) except? -1
 
 

@@ -612,7 +612,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     rt = getrt()
     check_current(rt)
     gp = rt.curg
-    mysg = rt.acquireSudog()
+    mysg = acquire_sudog(rt)
     Py_INCREF(ep)
     mysg.elem = <PyObject*>ep
     mysg.waitlink = NULL
@@ -623,15 +623,10 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     gp.waiting = mysg
     gp.param = NULL
     enqueue(&c.sendq, mysg)
-    cdef bint woken = False
-    try:
-        gopark(rt, waitReasonChanSend)
-        woken = True
-    finally:
-        # (a finally and not an except: its normal path saves no exception state, and every
-        # park takes it)
-        if not woken:
-            abandon(rt, gp, &c.sendq, mysg)
+    # (gopark's -1 checked here and its undo out of line, in park_failed: a try block in this
+    # function would cost every park its set-up)
+    if (<gopark_nocheck>gopark)(rt, waitReasonChanSend) < 0:
+        return park_failed(rt, gp, c, &c.sendq, mysg, False)
 
     # back from gopark: a receiver or closechan woke us
     if mysg != gp.waiting:
@@ -640,7 +635,7 @@ cdef int chansend(Chan c, object ep, bint block) except -1:
     cdef bint closed = not mysg.success
     gp.param = NULL
     Py_CLEAR(mysg.c)
-    rt.releaseSudog(mysg)
+    release_sudog(rt, mysg)
     if closed:
         if c.closed == 0:
             throw("chansend: spurious wakeup")
@@ -663,6 +658,24 @@ cdef int park_forever(int reason) except -1:
     throw("unreachable")
 
 
+ctypedef int (*gopark_nocheck)(Runtime, int) noexcept
+
+
+cdef int park_failed(Runtime rt, Goroutine gp, Chan c, waitq* q, sudog* mysg,
+                     bint timer) except -1:
+    """gopark raised (its exception is set) in a goroutine parked on q: the park is undone
+    (abandon, and the timer channel's block count for a receive) as the exception goes on up.
+    Always returns -1."""
+    try:
+        raise_current()
+    finally:
+        # (a finally: the exception, and its context, stay what gopark raised)
+        if timer and c.timer is not None:
+            rt.unblocktimerchan(c.timer)
+        abandon(rt, gp, q, mysg)
+    return -1
+
+
 cdef int abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) except -1:
     """An exception was thrown into gp, parked on q (a fatal error of the program, or its end,
     which runs this core handler and none of the program's): make it run again, take its sudog off the queue if no one dequeued it, and
@@ -675,7 +688,7 @@ cdef int abandon(Runtime rt, Goroutine gp, waitq* q, sudog* mysg) except -1:
     Py_CLEAR(mysg.elem)
     Py_CLEAR(mysg.c)
     mysg.next = mysg.prev = NULL
-    rt.releaseSudog(mysg)
+    release_sudog(rt, mysg)
     return 0
 
 
@@ -804,7 +817,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     rt = getrt()
     check_current(rt)
     gp = rt.curg
-    mysg = rt.acquireSudog()
+    mysg = acquire_sudog(rt)
     mysg.elem = NULL
     mysg.waitlink = NULL
     gp.waiting = mysg
@@ -816,15 +829,9 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     enqueue(&c.recvq, mysg)
     if c.timer is not None:
         rt.blocktimerchan(c.timer)
-    cdef bint woken = False
-    try:
-        gopark(rt, waitReasonChanReceive)
-        woken = True
-    finally:
-        if not woken:       # (see chansend's)
-            if c.timer is not None:
-                rt.unblocktimerchan(c.timer)
-            abandon(rt, gp, &c.recvq, mysg)
+    if (<gopark_nocheck>gopark)(rt, waitReasonChanReceive) < 0:       # (see chansend's)
+        park_failed(rt, gp, c, &c.recvq, mysg, True)
+        return None
 
     # back from gopark: a sender or closechan has filled in our sudog
     if mysg != gp.waiting:
@@ -841,7 +848,7 @@ cdef object chanrecv(Chan c, bint block, bint* received, bint* selected):
     mysg.elem = NULL
     gp.param = NULL
     Py_CLEAR(mysg.c)
-    rt.releaseSudog(mysg)
+    release_sudog(rt, mysg)
     received[0] = success
     return v
 

@@ -324,14 +324,8 @@ cdef class Runtime:
     cdef int runqput(self, Goroutine gp, bint next) except -1:
         """Put gp on the local run queue; with next, into runnext, kicking the old runnext to
         the tail. A full local queue moves half of itself, and gp, to the global queue."""
-        cdef Goroutine old
         if next:
-            old = self.runnext
-            if old is not None:
-                # the kicked G is queued first: if that fails, nothing changed
-                self.runqput(old, False)
-            self.runnext = gp
-            return 0
+            return runqput_next(self, gp)
         if self.runq.size < LOCAL_RUNQ_CAP:
             return gq_put(&self.runq, gp)
         return self.runqputslow(gp)
@@ -365,10 +359,10 @@ cdef class Runtime:
         (p.schedtick%61), for fairness under preemption; that is left out here, because it
         would let a goroutine that yielded resume before goroutines that were runnable when it
         yielded, and runtime.gosched() promises (README.md) that they all run first."""
-        cdef Goroutine gp = self.runnext
-        if gp is not None:
-            self.runnext = None
-            return gp
+        return runq_getnext(self)
+
+    cdef Goroutine getnext_queued(self):
+        """getnext when runnext is empty: the local queue, then the global one."""
         if self.runq.size > 0:
             return <Goroutine>gq_get(&self.runq)
         if self.globrunq.size > 0:
@@ -390,66 +384,48 @@ cdef class Runtime:
         return out
 
     # -- sudog cache (proc.go acquireSudog / releaseSudog) ------------------------------------
+    # (the work is in acquire_sudog and release_sudog below, which the hot paths call inlined)
     cdef sudog* acquireSudog(self) except NULL:
-        cdef sudog* s
-        if self.nsudogcache == 0:
-            # acquireSudog: an empty per-runtime cache refills from the shared list first,
-            while self.nsudogcache < SUDOG_CACHE_CAP // 2 and self.central != NULL:
-                s = self.central
-                self.central = s.next
-                s.next = NULL
-                self.sudogcache[self.nsudogcache] = s
-                self.nsudogcache += 1
-            # and only if that is empty too does a fresh sudog get allocated.
-            if self.nsudogcache == 0:
-                s = <sudog*>PyMem_Malloc(sizeof(sudog))
-                if s == NULL:
-                    raise MemoryError()
-                memset(s, 0, sizeof(sudog))
-                self.sudogcache[0] = s
-                self.nsudogcache = 1
-                self.sudogs_allocated += 1
-        self.nsudogcache -= 1
-        s = self.sudogcache[self.nsudogcache]
-        if s.elem != NULL:
-            throw("acquireSudog: cached sudog still holds a value")
-        return s
+        return acquire_sudog(self)
 
     cdef int releaseSudog(self, sudog* s) except -1:
-        cdef sudog* first
-        cdef sudog* last
-        cdef sudog* p
-        if s.elem != NULL:
-            throw("releaseSudog: sudog still holds a value")
-        if s.isSelect:
-            throw("releaseSudog: sudog still marked as a select case")
-        if s.next != NULL:
-            throw("releaseSudog: sudog still linked (next)")
-        if s.prev != NULL:
-            throw("releaseSudog: sudog still linked (prev)")
-        if s.waitlink != NULL:
-            throw("releaseSudog: sudog still on a waiting list")
-        if s.c != NULL:
-            throw("releaseSudog: sudog still names a channel")
-        if self.curg is not None and self.curg.param != NULL:
-            throw("releaseSudog: current goroutine's param is still set")
-        s.g = NULL
-        if self.nsudogcache == SUDOG_CACHE_CAP:
-            # releaseSudog: a full per-runtime cache moves half its sudogs to the shared list.
-            first = last = NULL
-            while self.nsudogcache > SUDOG_CACHE_CAP // 2:
-                self.nsudogcache -= 1
-                p = self.sudogcache[self.nsudogcache]
-                if first == NULL:
-                    first = p
-                else:
-                    last.next = p
-                last = p
-            last.next = self.central
-            self.central = first
-        self.sudogcache[self.nsudogcache] = s
-        self.nsudogcache += 1
+        return release_sudog(self, s)
+
+    cdef int sudog_refill(self) except -1:
+        """acquireSudog's empty cache: refill it from the shared list first, and only if that is
+        empty too allocate a fresh sudog."""
+        cdef sudog* s
+        while self.nsudogcache < SUDOG_CACHE_CAP // 2 and self.central != NULL:
+            s = self.central
+            self.central = s.next
+            s.next = NULL
+            self.sudogcache[self.nsudogcache] = s
+            self.nsudogcache += 1
+        if self.nsudogcache == 0:
+            s = <sudog*>PyMem_Malloc(sizeof(sudog))
+            if s == NULL:
+                raise MemoryError()
+            memset(s, 0, sizeof(sudog))
+            self.sudogcache[0] = s
+            self.nsudogcache = 1
+            self.sudogs_allocated += 1
         return 0
+
+    cdef void sudog_spill(self) noexcept:
+        """releaseSudog's full cache: half of its sudogs move to the shared list."""
+        cdef sudog* first = NULL
+        cdef sudog* last = NULL
+        cdef sudog* p
+        while self.nsudogcache > SUDOG_CACHE_CAP // 2:
+            self.nsudogcache -= 1
+            p = self.sudogcache[self.nsudogcache]
+            if first == NULL:
+                first = p
+            else:
+                last.next = p
+            last = p
+        last.next = self.central
+        self.central = first
 
     def sudogs_cached(self):
         cdef long long n = self.nsudogcache
@@ -615,6 +591,72 @@ cdef class Runtime:
                 sg = sg.waitlink
 
 
+# -- the run queue's and sudog cache's hot paths -----------------------------------------------
+# Module functions, not Runtime's methods: a method is called through the type's vtable, which
+# the C compiler cannot inline; these inline into every park and ready. The methods of the same
+# names call them, so there is one implementation.
+cdef inline int runqput_next(Runtime rt, Goroutine gp) except -1:
+    """runqput(gp, next=True): gp into runnext, the G it kicks out to the tail of the queue."""
+    if rt.runnext is not None:
+        # the kicked G is queued first: if that fails, nothing changed
+        rt.runqput(rt.runnext, False)
+    rt.runnext = gp
+    return 0
+
+
+cdef inline Goroutine runq_getnext(Runtime rt):
+    """Runtime.getnext: runnext first, else the queues (getnext_queued)."""
+    cdef Goroutine gp = rt.runnext
+    if gp is not None:
+        rt.runnext = None
+        return gp
+    return rt.getnext_queued()
+
+
+cdef inline sudog* acquire_sudog(Runtime rt) except NULL:
+    """acquireSudog: a sudog off the per-runtime cache (refilled when empty)."""
+    cdef sudog* s
+    if rt.nsudogcache == 0:
+        rt.sudog_refill()
+    rt.nsudogcache -= 1
+    s = rt.sudogcache[rt.nsudogcache]
+    if s.elem != NULL:
+        throw("acquireSudog: cached sudog still holds a value")
+    return s
+
+
+cdef inline int release_sudog(Runtime rt, sudog* s) except -1:
+    """releaseSudog: s back onto the per-runtime cache (half of a full cache spills first). A
+    sudog still in use is a fatal error (bad_release names what is wrong with it)."""
+    # (the pointers or-ed together: one test and branch for five of the checks)
+    if ((<size_t>s.elem | <size_t>s.next | <size_t>s.prev | <size_t>s.waitlink | <size_t>s.c)
+            or s.isSelect or (rt.curg is not None and rt.curg.param != NULL)):
+        return bad_release(rt, s)
+    s.g = NULL
+    if rt.nsudogcache == SUDOG_CACHE_CAP:
+        rt.sudog_spill()
+    rt.sudogcache[rt.nsudogcache] = s
+    rt.nsudogcache += 1
+    return 0
+
+
+cdef int bad_release(Runtime rt, sudog* s) except -1:
+    """release_sudog's checks, out of line: the first one that fails throws."""
+    if s.elem != NULL:
+        throw("releaseSudog: sudog still holds a value")
+    if s.isSelect:
+        throw("releaseSudog: sudog still marked as a select case")
+    if s.next != NULL:
+        throw("releaseSudog: sudog still linked (next)")
+    if s.prev != NULL:
+        throw("releaseSudog: sudog still linked (prev)")
+    if s.waitlink != NULL:
+        throw("releaseSudog: sudog still on a waiting list")
+    if s.c != NULL:
+        throw("releaseSudog: sudog still names a channel")
+    throw("releaseSudog: current goroutine's param is still set")
+
+
 cdef int throw(str msg) except -1:
     """runtime.throw: an internal invariant broke. Not recoverable, never expected."""
     raise FatalError(msg)
@@ -741,19 +783,19 @@ cdef int gopark(Runtime rt, int reason) except -1:
     and the caller must call unpark(rt, gp) and undo its queueing. (The try is the caller's,
     which has one anyway: a second here costs the hot path a few ns per park.)
     """
-    cdef Goroutine gp = rt.curg
+    # (rt.curg read where it is used, not held in a local: no reference counting per park)
     if rt.dead:
         raise_ended()
-    if gp.atomicstatus != _Grunning:
+    if rt.curg.atomicstatus != _Grunning:
         throw("gopark: bad g status")
-    gp.waitreason = reason
-    # One coarse clock read (see clock.h) for both: when gp parked (dumps read it in minutes),
-    # and when it gave up the thread (the next G's time slice starts there).
+    rt.curg.waitreason = reason
+    # One coarse clock read (see clock.h) for both: when the G parked (dumps read it in
+    # minutes), and when it gave up the thread (the next G's time slice starts there).
     rt.gaveup_at = chanemu_coarse_ns()
-    gp.waitsince = rt.vnow if rt.virtual else rt.gaveup_at
-    gp.atomicstatus = _Gwaiting
+    rt.curg.waitsince = rt.vnow if rt.virtual else rt.gaveup_at
+    rt.curg.atomicstatus = _Gwaiting
     if rt.tracer is not None:
-        rt.tracer("block", gp, WAIT_REASONS[reason])
+        rt.tracer("block", rt.curg, WAIT_REASONS[reason])
     return schedule(rt)
 
 
@@ -816,7 +858,7 @@ cdef inline int goready(Goroutine gp) except -1:
     cdef Runtime rt = gp.rt
     if gp.atomicstatus != _Gwaiting:
         throw("bad g->status in ready")
-    rt.runqput(gp, True)          # first: if it failed, gp would still be waiting, not lost
+    runqput_next(rt, gp)          # first: if it failed, gp would still be waiting, not lost
     gp.atomicstatus = _Grunnable
     if rt.idle:
         rt.wake.set()      # readied from a signal handler while the runtime waits for a timer
@@ -870,7 +912,7 @@ cdef inline int schedule1(Runtime rt, Goroutine me) except -1:
         if rt.timer_next <= now:
             rt.runtimers(now)
             rt.gaveup_at = chanemu_coarse_ns()
-    cdef Goroutine gp = rt.getnext()
+    cdef Goroutine gp = runq_getnext(rt)
     if gp is None:
         gp = findrunnable(rt, False)
         if gp is None:
@@ -1022,38 +1064,48 @@ cdef inline int execute(Runtime rt, Goroutine gp, Goroutine me) except -1:
     goes back to runnext, me (the caller) is the running G again, and the error is raised in it.
     """
     cdef unsigned long long gen
-    cdef bint fresh = False
-    gr = gp.gr
-    if gr is None:
-        fresh = True
-        # New: a worker from the free list (started) or a fresh greenlet (started from g0).
-        try:
-            gr = gfget(rt)
-            # (a fiber starts with a fresh recursion depth of its own: no need of g0)
-            first = gr if SW_STACK or sw_started(gr) else getg0(rt)
-            if SW_STACK and not sw_started(gr):
-                inject_switch_fault()   # tests: as if no stack could be had for the new fiber
-        except BaseException:
-            rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
-            raise
-        gp.gr = gr
-        gr = first
+    cdef bint fresh = gp.gr is None
+    # (the rare parts, a new goroutine's worker and the tracer's event, are functions of their
+    # own: their try blocks would cost every switch their set-up)
+    gr = bind_worker(rt, gp) if fresh else gp.gr
     gp.atomicstatus = _Grunning
     rt.curg = gp
     gen = rt.swgen      # gp's resumption counts one; its time slice starts lazily (checkpreempt_slow)
     # No try block on this path (it costs every switch): the switch's NULL is checked here.
     if rt.tracer is not None:
-        try:
-            rt.tracer("start", gp, None)
-        except BaseException:
-            unexecute(rt, gp, me, fresh)
-            raise
+        trace_start(rt, gp, me, fresh)
     cdef PyObject* r = sw_switch(gr)
     if r == NULL:
         if rt.swgen == gen and rt.curg is gp:
             unexecute_keeping_error(rt, gp, me, fresh)
         return -1
     Py_DECREF(<object>r)
+    return 0
+
+
+cdef object bind_worker(Runtime rt, Goroutine gp):
+    """execute's new goroutine gp gets a worker: one from the free list (started) or a fresh
+    greenlet, which is started from g0. Returns what execute switches to (the worker, or g0)."""
+    try:
+        gr = gfget(rt)
+        # (a fiber starts with a fresh recursion depth of its own: no need of g0)
+        first = gr if SW_STACK or sw_started(gr) else getg0(rt)
+        if SW_STACK and not sw_started(gr):
+            inject_switch_fault()   # tests: as if no stack could be had for the new fiber
+    except BaseException:
+        rt.runqput(gp, True)     # back into the slot getnext emptied: cannot fail
+        raise
+    gp.gr = gr
+    return first
+
+
+cdef int trace_start(Runtime rt, Goroutine gp, Goroutine me, bint fresh) except -1:
+    """execute's "start" event; if the tracer raises, the switch to gp does not happen."""
+    try:
+        rt.tracer("start", gp, None)
+    except BaseException:
+        unexecute(rt, gp, me, fresh)
+        raise
     return 0
 
 

@@ -232,7 +232,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
         casei = lockorder[i]
         cas = case_at(scases, casei)
         c = cas.c
-        sg = rt.acquireSudog()
+        sg = acquire_sudog(rt)
         sg.g = <PyObject*>gp
         sg.isSelect = True
         # Go must set elem and link sg into gp.waiting with no stack growth in between;
@@ -305,7 +305,7 @@ cdef object selectgo_ordered(Runtime rt, tuple scases, bint block, int* pollorde
                 dequeueSudoG(&k.c.recvq, sglist)
         sgnext = sglist.waitlink
         sglist.waitlink = NULL
-        rt.releaseSudog(sglist)
+        release_sudog(rt, sglist)
         sglist = sgnext
 
     unblock_timers(rt, scases, lockorder, norder)
@@ -361,7 +361,7 @@ cdef int abandon_select(Runtime rt, Goroutine gp, tuple scases, int* lockorder,
         Py_CLEAR(sglist.elem)
         Py_CLEAR(sglist.c)
         sglist.next = sglist.prev = NULL
-        rt.releaseSudog(sglist)
+        release_sudog(rt, sglist)
         sglist = sgnext
     return 0
 

@@ -504,7 +504,13 @@ cdef inline bint sw_is_current_p(PyObject* gr) noexcept:
     cdef PyObject* known = gl_known_current(ts)
     if known != NULL:
         return known == gr
-    return greenlet_is_current(gr, ts)
+    return gl_ask(gr, ts)
+
+
+# greenlet_is_current, called through a pointer that gcc cannot prove constant, so that it is
+# not inlined into sw_is_current_p's callers (check_current, on every park, stays small)
+ctypedef bint (*gl_ask_t)(PyObject*, PyThreadState*) noexcept
+cdef gl_ask_t gl_ask = greenlet_is_current
 
 
 # The greenlet backend's cache of greenlet's current greenlet, so that the check every park

@@ -9,6 +9,7 @@ context swap of the stack switch backend): such tests are marked ``below_twins``
 """
 import os
 import signal
+import threading
 
 import pytest
 
@@ -75,3 +76,22 @@ def wait_parked(ce, g, reason=None, limit=100_000):
         ce.runtime.gosched()
     raise AssertionError(f"goroutine {g.goid} never parked (status {g.status}, "
                          f"reason {g.wait_reason})")
+
+
+def in_thread(body, timeout=60):
+    """Run body() in a fresh thread (which gets a default runtime of its own) and return what it
+    returned; what it raised is raised here."""
+    box = {}
+
+    def thread():
+        try:
+            box["out"] = body()
+        except BaseException as e:   # reported to the test's thread
+            box["exc"] = e
+    t = threading.Thread(target=thread)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive()
+    if "exc" in box:
+        raise box["exc"]
+    return box["out"]

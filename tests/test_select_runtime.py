@@ -5,11 +5,10 @@ cases of one select never both fire), send on a closed channel, and bad input.
 The select being checked always runs in a goroutine of its own, so the test can look at it while
 it is parked (``wait_parked``) and at what it returns once it is woken.
 """
-import threading
 
 import pytest
 
-from conftest import wait_parked
+from conftest import in_thread, wait_parked
 
 
 def spawn_select(ce, *cases, default=False):
@@ -440,27 +439,19 @@ def test_exception_into_parked_select_undoes_pass_2(ce):
     box = {}
 
     def thread():
+        a, b = ce.Chan(), ce.Chan()
         try:
-            a, b = ce.Chan(), ce.Chan()
-            try:
-                ce.select(ce.recv(a), ce.send(b, 1), ce.recv(a))
-            except ce.Deadlock as e:
-                box["err"] = e
-            box["clean"] = queues_empty(a, b)
-            # the runtime is usable afterwards: a non-blocking select, a buffered round trip
-            c = ce.Chan(1)
-            assert ce.select(ce.send(c, 5), ce.recv(a)) == (0, None, False)
-            assert ce.select(ce.recv(c), ce.recv(a)) == (0, 5, True)
-            ce.runtime.check_invariants()
-            box["ok"] = True
-        except BaseException as e:   # report to the test thread
-            box["exc"] = e
-    t = threading.Thread(target=thread)
-    t.start()
-    t.join(60)
-    assert not t.is_alive()
-    if "exc" in box:
-        raise box["exc"]
+            ce.select(ce.recv(a), ce.send(b, 1), ce.recv(a))
+        except ce.Deadlock as e:
+            box["err"] = e
+        box["clean"] = queues_empty(a, b)
+        # the runtime is usable afterwards: a non-blocking select, a buffered round trip
+        c = ce.Chan(1)
+        assert ce.select(ce.send(c, 5), ce.recv(a)) == (0, None, False)
+        assert ce.select(ce.recv(c), ce.recv(a)) == (0, 5, True)
+        ce.runtime.check_invariants()
+        box["ok"] = True
+    in_thread(thread)
     assert isinstance(box.get("err"), ce.Deadlock)
     assert box["clean"] and box["ok"]
 
