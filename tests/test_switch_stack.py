@@ -42,13 +42,18 @@ def parked(g):
 """
 
 
+def launch(src, impl="c", env=None, timeout=120):
+    """Run src in a fresh interpreter on twin impl with CHANEMU_SWITCH=stack (env may override
+    it): the finished process, whatever its exit."""
+    env = dict(os.environ, CHANEMU_IMPL=impl, **{"CHANEMU_SWITCH": "stack", **(env or {})})
+    return subprocess.run([sys.executable, "-c", src], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
 def scenario(impl, code, env=None, timeout=120):
     """Run PRELUDE + code in a fresh interpreter on twin impl with CHANEMU_SWITCH=stack; its
     stdout lines. A crash (SIGSEGV) fails the test with the interpreter's stderr."""
-    env = dict(os.environ, CHANEMU_IMPL=impl, CHANEMU_SWITCH="stack", **(env or {}))
-    src = PRELUDE + textwrap.dedent(code)
-    p = subprocess.run([sys.executable, "-c", src], env=env, capture_output=True, text=True,
-                       timeout=timeout)
+    p = launch(PRELUDE + textwrap.dedent(code), impl, env, timeout)
     assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr[-3000:]}"
     return p.stdout.split()
 
@@ -61,9 +66,7 @@ def test_switch_names_the_backend(impl_name):
 
 
 def test_unknown_backend_is_a_clear_error():
-    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="fibres")
-    p = subprocess.run([sys.executable, "-c", "import chanemu"], env=env, capture_output=True,
-                       text=True, timeout=60)
+    p = launch("import chanemu", env={"CHANEMU_SWITCH": "fibres"}, timeout=60)
     assert p.returncode != 0
     assert "CHANEMU_SWITCH must be 'greenlet' or 'stack', not 'fibres'" in p.stderr
 
@@ -71,9 +74,7 @@ def test_unknown_backend_is_a_clear_error():
 @pytest.mark.parametrize("value", ["lots", "0", "16k", "63k", "1025m", "1g", "-8m", " 8m", "8mb",
                                    "\u0968k"])
 def test_a_stack_size_that_is_no_size_is_a_clear_error(value):
-    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="stack", CHANEMU_STACK_SIZE=value)
-    p = subprocess.run([sys.executable, "-c", "import chanemu"], env=env, capture_output=True,
-                       text=True, timeout=60)
+    p = launch("import chanemu", env={"CHANEMU_STACK_SIZE": value}, timeout=60)
     assert p.returncode != 0
     assert f"CHANEMU_STACK_SIZE must be a size from 64k to 1024m (bytes, or with a k or m " \
            f"suffix), not {value!r}" in p.stderr
@@ -426,9 +427,7 @@ def test_greenlet_resumed_from_another_goroutine_is_a_fatal_error(spawn):
     the runtime stops the process right after it, before the overwritten stack runs, with a
     fatal error that names the greenlet and both goroutines; exit status 2 as Go's. (On the
     greenlet backend the same program gets a RuntimeError: tests/test_harden.py.)"""
-    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="stack")
-    p = subprocess.run([sys.executable, "-c", PRELUDE + HOPPER.format(spawn=spawn)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    p = launch(PRELUDE + HOPPER.format(spawn=spawn), timeout=60)
     a, b = (2, 3) if spawn.startswith("go(a)") else (3, 2)
     assert p.returncode == 2, p.stderr[-2000:]
     assert p.stdout.split() == ["a:", "started"]
@@ -455,9 +454,7 @@ def main():
     print("ran on")
 run(main)
 """
-    env = dict(os.environ, CHANEMU_IMPL="c", CHANEMU_SWITCH="stack")
-    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                       timeout=60)
+    p = launch(code, timeout=60)
     assert p.returncode != 0
     assert p.stdout.split() == ["out"]
     assert ("was started on the thread's own stack (outside any goroutine) and resumed from "
